@@ -1,0 +1,75 @@
+# Doorstep 家门口派出所 — `make demo` starts the platform, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/doorstep
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP) ## Migrate, seed the demo district (idempotent) and serve at http://127.0.0.1:8000
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed --scale demo
+	$(PY) manage.py run --host $(HOST) --port $(PORT)
+
+run: $(STAMP) ## Serve without seeding
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py run --host $(HOST) --port $(PORT)
+
+seed-district: $(STAMP) ## Seed the Fengze-sized district into a separate database (var/district/)
+	DOORSTEP_VAR_DIR=var/district $(PY) manage.py migrate --noinput -v0
+	DOORSTEP_VAR_DIR=var/district $(PY) manage.py seed --scale district
+
+system-deps: ## Install what the browser tests need from Debian (Chromium, CJK fonts), if missing
+	@scripts/ensure-system-deps
+
+test: $(STAMP) system-deps ## Run the whole suite on SQLite, then on PostgreSQL
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: $(STAMP)
+	@echo "== test suite on SQLite =="
+	env -u DATABASE_URL -u REDIS_URL DOORSTEP_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	@echo "== test suite on PostgreSQL ($(PG_URL)) =="
+	@if scripts/service-up postgres; then \
+		DATABASE_URL=$(PG_URL) DOORSTEP_ENV=test $(PY) -m pytest -m "not browser" $(PYTEST_ARGS); \
+	elif [ -n "$$DOORSTEP_REQUIRE_SERVICES" ]; then \
+		echo "PostgreSQL is required (DOORSTEP_REQUIRE_SERVICES) but not reachable at 127.0.0.1:5432" >&2; exit 1; \
+	else \
+		echo "!!!!!!!! PostgreSQL NOT REACHABLE at 127.0.0.1:5432 — the PostgreSQL pass is SKIPPED !!!!!!!!" >&2; \
+	fi
+
+lint: $(STAMP) ## ruff format --check, ruff check, migrations and Django checks
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check
+
+format: $(STAMP) ## Apply ruff formatting and safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+messages: $(STAMP) ## Extract and compile translations (needs gettext)
+	cd doorstep && ../$(PY) ../manage.py makemessages -l en --no-obsolete && ../$(PY) ../manage.py compilemessages -l en
+
+bench: $(STAMP) ## Run the benchmarks under bench/
+	$(PY) bench/run.py
+
+clean: ## Remove the local database, screenshots and caches (keeps .venv)
+	rm -rf var/ .ruff_cache

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+
+from doorstep.accounts import services
+from doorstep.accounts.models import User
+
+
+class AccountLocked(PermissionDenied):
+    pass
+
+
+class LockoutModelBackend(ModelBackend):
+    """Password login that locks an account after consecutive failures (argon2 hashes via settings)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None or password is None:
+            return None
+        try:
+            user = User._default_manager.get_by_natural_key(username)
+        except User.DoesNotExist:
+            User().set_password(password)  # same work as a real check: no timing oracle for usernames
+            return None
+        if user.is_locked():
+            raise AccountLocked
+        if user.check_password(password) and self.user_can_authenticate(user):
+            services.record_successful_login(user)
+            return user
+        if services.record_failed_login(user):
+            raise AccountLocked
+        return None

@@ -1,0 +1,38 @@
+"""Navigation: only modules that exist, only those the role may open."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from doorstep.accounts.choices import Role
+
+AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
+
+
+def can_read_audit(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or user.role in AUDIT_ROLES)
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [
+        ("core:home", "home", _("首页")),
+        ("org:station_list", "building-community", _("组织机构")),
+        ("org:staffing", "users-group", _("网格编制")),
+        ("org:approvals", "checklist", _("审批")),
+        ("maps:map", "map-2", _("电子地图")),
+    ]
+    if can_read_audit(user):
+        items.append(("audit:log", "history", _("审计日志")))
+    if user.is_superuser or user.role in {Role.ADMIN, Role.LEADER}:
+        items.append(("api-docs", "api", _("接口文档")))
+    path = request.path
+    nav = []
+    for name, icon, label in items:
+        url = reverse(name)
+        active = path == url if url == "/" else path.startswith(url)
+        nav.append({"url": url, "icon": icon, "label": label, "active": active})
+    return {"nav_items": nav}

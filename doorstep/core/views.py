@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from doorstep.accounts.choices import Role, Scope
+from doorstep.org import selectors
+from doorstep.org.choices import RequestStatus
+from doorstep.org.models import GridAssignment
+from doorstep.org.territory import Territory
+
+
+@login_required
+def home(request):
+    """The role's home dashboard: its territory at a glance and what waits for the user."""
+    user = request.user
+    territory = Territory.for_user(user)
+    today = timezone.localdate()
+    board = selectors.staffing_board(user, on=today)
+    grid_rows = [g for s in board for g in s.grids]
+    context = {
+        "territory": territory,
+        "today": today,
+        "counts": {
+            "stations": selectors.stations_for(user).count(),
+            "communities": selectors.communities_for(user).count(),
+            "grids": len(grid_rows),
+            "police_rooms": selectors.police_rooms_for(user).count(),
+        },
+        "board": board,
+        "compliant": sum(1 for g in grid_rows if g.compliant),
+        "problem_grids": [g for g in grid_rows if not g.compliant][:12],
+        "pending_departures": selectors.departure_requests_for(user)
+        .filter(status=RequestStatus.PENDING)
+        .count(),
+        "pending_secondments": selectors.secondments_for(user).filter(status=RequestStatus.PENDING).count(),
+        "is_director": user.role == Role.DIRECTOR,
+    }
+    if territory.scope == Scope.GRID and user.staff_id:
+        posts = (
+            GridAssignment.objects.current()
+            .filter(staff_id=user.staff_id)
+            .select_related("grid__community__station", "grid__community__police_room")
+        )
+        context["my_posts"] = [
+            {
+                "post": post,
+                "team": GridAssignment.objects.current()
+                .filter(grid_id=post.grid_id)
+                .exclude(pk=post.pk)
+                .select_related("staff"),
+                "tenure_days": post.tenure_days(today),
+            }
+            for post in posts
+        ]
+    if len(board) > 1:
+        context["chart"] = json.dumps(
+            {
+                "stations": [s.station.name for s in board],
+                "compliant": [s.compliant_count for s in board],
+                "gaps": [s.grid_count - s.compliant_count for s in board],
+            },
+            ensure_ascii=False,
+        )
+    return render(request, "core/home.html", context)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from doorstep.org import selectors
+
+GLYPH_FONT = "Noto Sans Regular"
+
+
+def _style(request) -> dict:
+    """The offline default style: a plain background, plus the internal tile server when configured."""
+    # Built from STATIC_URL, not static(): manifest storage would hash names that must match {range}.pbf.
+    origin = f"{request.scheme}://{request.get_host()}"
+    glyphs = origin + settings.STATIC_URL + "vendor/glyphs/{fontstack}/{range}.pbf"
+    style: dict = {
+        "version": 8,
+        "name": "doorstep-offline",
+        "glyphs": glyphs,
+        "sources": {},
+        "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#eef1f4"}}],
+    }
+    if settings.MAP_TILE_URL:
+        style["sources"]["basemap"] = {"type": "raster", "tiles": [settings.MAP_TILE_URL], "tileSize": 256}
+        style["layers"].append({"id": "basemap", "type": "raster", "source": "basemap"})
+    return style
+
+
+@login_required
+def style_json(request):
+    return JsonResponse(_style(request))
+
+
+@login_required
+def map_page(request):
+    grids = selectors.grids_for(request.user)
+    focus = request.GET.get("grid")
+    focus_grid = grids.filter(pk=focus).first() if focus and focus.isdigit() else None
+    bbox = None
+    if focus_grid and focus_grid.min_lng is not None:
+        bbox = [focus_grid.min_lng, focus_grid.min_lat, focus_grid.max_lng, focus_grid.max_lat]
+    return render(
+        request,
+        "maps/map.html",
+        {
+            "style_url": settings.MAP_STYLE_URL,
+            "center": list(settings.MAP_CENTER),
+            "focus_bbox": bbox,
+            "glyph_font": GLYPH_FONT,
+        },
+    )

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from doorstep.org.choices import Position, StaffKind
+from doorstep.org.models import PoliceRoom
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class AssignForm(forms.Form):
+    staff = forms.ModelChoiceField(label=_("人员"), queryset=None)
+    position = forms.ChoiceField(label=_("岗位"), choices=Position.choices)
+    started_on = forms.DateField(label=_("开始日期"), widget=DATE)
+    reason = forms.CharField(label=_("任职原因"), max_length=200, required=False)
+
+    def __init__(self, *args, staff_qs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].queryset = staff_qs.filter(
+            active=True, kind__in=[StaffKind.POLICE, StaffKind.AUXILIARY]
+        ).order_by("kind", "name")
+
+
+class EndAssignmentForm(forms.Form):
+    ended_on = forms.DateField(label=_("离岗日期"), widget=DATE)
+    reason = forms.CharField(label=_("离岗原因"), max_length=200)
+
+
+class DepartureRequestForm(forms.Form):
+    leave_on = forms.DateField(label=_("拟离岗日期"), widget=DATE)
+    reason = forms.CharField(label=_("申请原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class SecondmentForm(forms.Form):
+    staff = forms.ModelChoiceField(label=_("社区民警"), queryset=None)
+    destination = forms.CharField(label=_("抽调去向"), max_length=100)
+    purpose = forms.CharField(label=_("抽调事由"), max_length=300)
+    starts_on = forms.DateField(label=_("开始日期"), widget=DATE)
+    ends_on = forms.DateField(label=_("结束日期"), widget=DATE)
+
+    def __init__(self, *args, staff_qs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].queryset = staff_qs.filter(active=True, kind=StaffKind.POLICE).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("结束日期不能早于开始日期"))
+        return data
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("审批结果"), choices=[("approve", _("批准")), ("reject", _("驳回"))])
+    note = forms.CharField(label=_("审批意见"), max_length=300, required=False)
+
+
+class PoliceRoomForm(forms.ModelForm):
+    class Meta:
+        model = PoliceRoom
+        fields = ["name", "address", "public_phone", "hours", "open_24h", "lng", "lat"]
+
+    def clean_lng(self):
+        lng = self.cleaned_data["lng"]
+        if not 73 <= lng <= 136:
+            raise forms.ValidationError(_("经度应在 73 至 136 之间（WGS-84）"))
+        return lng
+
+    def clean_lat(self):
+        lat = self.cleaned_data["lat"]
+        if not 3 <= lat <= 54:
+            raise forms.ValidationError(_("纬度应在 3 至 54 之间（WGS-84）"))
+        return lat
