@@ -1,0 +1,50 @@
+"""Production settings: `check --deploy` is clean, and missing settings fail fast."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+PRODUCTION_ENV = {
+    "DOORSTEP_ENV": "production",
+    "DATABASE_URL": "postgres://doorstep:secret@db.internal:5432/doorstep",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-9f8e7d6c5b4a",
+    "ALLOWED_HOSTS": "doorstep.police.internal",
+}
+
+
+def _django(args, env_overrides, drop=()):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", *drop}}
+    env.update(env_overrides)
+    for key in drop:
+        env.pop(key, None)
+    return subprocess.run(
+        [sys.executable, "-m", "django", *args],
+        cwd=ROOT,
+        env=env | {"DJANGO_SETTINGS_MODULE": "doorstep.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_reports_nothing():
+    result = _django(["check", "--deploy", "--fail-level", "DEBUG"], PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_without_secret_key_fails_fast():
+    result = _django(["check"], PRODUCTION_ENV, drop=("SECRET_KEY",))
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_production_refuses_sqlite():
+    result = _django(["check"], PRODUCTION_ENV | {"DATABASE_URL": "sqlite:////tmp/x.sqlite3"})
+    assert result.returncode != 0
+    assert "PostgreSQL" in result.stderr
