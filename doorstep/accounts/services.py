@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import ROLE_SCOPE, Role, Scope
 from doorstep.accounts.models import ApiToken, User, hash_token
@@ -22,7 +23,7 @@ TOKEN_PREFIX_LEN = 8
 def _require_admin(by: Any) -> None:
     if by is None or by.is_superuser or by.role == Role.ADMIN:
         return
-    raise NotAllowed("只有系统管理员可以管理账户")
+    raise NotAllowed(_("只有系统管理员可以管理账户"))
 
 
 @transaction.atomic
@@ -34,13 +35,13 @@ def create_user(
     role = Role(role)
     scope = ROLE_SCOPE[role]
     if scope == Scope.STATION and not anchor.get("station"):
-        raise ServiceError(f"{role.label}账户必须指定派出所")
+        raise ServiceError(_("%(role)s账户必须指定派出所") % {"role": role.label})
     if scope == Scope.COMMUNITY and not anchor.get("community"):
-        raise ServiceError(f"{role.label}账户必须指定社区")
+        raise ServiceError(_("%(role)s账户必须指定社区") % {"role": role.label})
     if scope == Scope.GRID and not anchor.get("staff"):
-        raise ServiceError(f"{role.label}账户必须关联警务人员")
+        raise ServiceError(_("%(role)s账户必须关联警务人员") % {"role": role.label})
     if User.objects.filter(username=username).exists():
-        raise ServiceError(f"用户名 {username} 已存在", code="duplicate")
+        raise ServiceError(_("用户名 %(username)s 已存在") % {"username": username}, code="duplicate")
     user = User(username=username, role=role, display_name=display_name, **anchor)
     user.set_password(password)
     user.full_clean(exclude=["password"])
@@ -83,7 +84,7 @@ def issue_token(
     if by is not None and by.pk != user.pk:
         _require_admin(by)
     if not name.strip():
-        raise ServiceError("请填写令牌用途")
+        raise ServiceError(_("请填写令牌用途"))
     key = "ds_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,

@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doorstep.accounts import services
@@ -50,5 +51,5 @@ def account(request):
 def revoke_token(request, pk: int):
     token = get_object_or_404(request.user.api_tokens, pk=pk)
     services.revoke_token(token, by=request.user)
-    messages.success(request, "令牌已吊销")
+    messages.success(request, _("令牌已吊销"))
     return redirect("accounts:account")

@@ -30,9 +30,13 @@ def navigation(request):
     if user.is_superuser or user.role in {Role.ADMIN, Role.LEADER}:
         items.append(("api-docs", "api", _("接口文档")))
     path = request.path
-    nav = []
-    for name, icon, label in items:
-        url = reverse(name)
-        active = path == url if url == "/" else path.startswith(url)
-        nav.append({"url": url, "icon": icon, "label": label, "active": active})
+    nav = [
+        {"url": reverse(name), "icon": icon, "label": label, "active": False} for name, icon, label in items
+    ]
+    # The longest matching prefix wins, so /org/staffing/ lights up 网格编制, not 组织机构 as well.
+    matches = [
+        item for item in nav if path == item["url"] or (item["url"] != "/" and path.startswith(item["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return {"nav_items": nav}

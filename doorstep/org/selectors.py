@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from doorstep.org.choices import MIN_OFFICER_TENURE_DAYS, REQUIRED_PER_GRID, Position, RequestStatus
 from doorstep.org.models import (
@@ -89,15 +90,15 @@ class GridStaffing:
     def problems(self) -> list[str]:
         out = []
         if self.officer_delta < 0:
-            out.append("缺社区民警")
+            out.append(_("缺社区民警"))
         if self.officer_delta > 0:
-            out.append(f"社区民警超配{self.officer_delta}人")
+            out.append(_("社区民警超配%(n)d人") % {"n": self.officer_delta})
         if self.auxiliary_delta < 0:
-            out.append(f"缺协勤员{-self.auxiliary_delta}人")
+            out.append(_("缺协勤员%(n)d人") % {"n": -self.auxiliary_delta})
         if self.auxiliary_delta > 0:
-            out.append(f"协勤员超配{self.auxiliary_delta}人")
+            out.append(_("协勤员超配%(n)d人") % {"n": self.auxiliary_delta})
         if self.seconded:
-            out.append("民警抽调中")
+            out.append(_("民警抽调中"))
         return out
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
@@ -43,7 +44,7 @@ def require_station_manager(by: Any, station_id: int) -> None:
         return
     if by.role == Role.DIRECTOR and by.station_id == station_id:
         return
-    raise NotAllowed("只有本所所长或系统管理员可以进行此操作")
+    raise NotAllowed(_("只有本所所长或系统管理员可以进行此操作"))
 
 
 def require_station_director(by: Any, station_id: int) -> None:
@@ -52,13 +53,13 @@ def require_station_director(by: Any, station_id: int) -> None:
         return
     if by.role == Role.DIRECTOR and by.station_id == station_id:
         return
-    raise NotAllowed("此事项须由本所所长审批")
+    raise NotAllowed(_("此事项须由本所所长审批"))
 
 
 def require_sub_bureau_admin(by: Any) -> None:
     if _is_system(by) or by.is_superuser or by.role == Role.ADMIN:
         return
-    raise NotAllowed("只有系统管理员可以维护组织机构")
+    raise NotAllowed(_("只有系统管理员可以维护组织机构"))
 
 
 def _station_of_grid(grid: Grid) -> int:
@@ -96,7 +97,7 @@ def create_street(*, sub_bureau: SubBureau, name: str, code: str, by: Any = None
 def create_community(*, station: Station, street: Street, name: str, code: str, by: Any = None) -> Community:
     require_sub_bureau_admin(by)
     if station.sub_bureau_id != street.sub_bureau_id:
-        raise ServiceError("派出所与街道不属于同一分局")
+        raise ServiceError(_("派出所与街道不属于同一分局"))
     obj = Community.objects.create(station=station, street=street, name=name, code=code)
     record_change(by, "org.create_community", obj)
     return obj
@@ -162,7 +163,7 @@ def update_police_room(room: PoliceRoom, *, by: Any, **changes: Any) -> PoliceRo
     require_station_manager(by, room.community.station_id)
     unknown = set(changes) - POLICE_ROOM_EDITABLE
     if unknown:
-        raise ServiceError(f"不可修改的字段：{', '.join(sorted(unknown))}")
+        raise ServiceError(_("不可修改的字段：%(fields)s") % {"fields": ", ".join(sorted(unknown))})
     room = PoliceRoom.objects.select_for_update().get(pk=room.pk)
     before = snapshot(room)
     for key, value in changes.items():
@@ -189,7 +190,7 @@ def create_staff(
     else:
         require_sub_bureau_admin(by)
     if Staff.objects.filter(badge_number=badge_number).exists():
-        raise ServiceError(f"警号/工号 {badge_number} 已存在", code="duplicate")
+        raise ServiceError(_("警号/工号 %(badge)s 已存在") % {"badge": badge_number}, code="duplicate")
     obj = Staff.objects.create(
         sub_bureau=sub_bureau, station=station, kind=kind, name=name, badge_number=badge_number, **fields
     )
@@ -207,16 +208,20 @@ def assign_to_grid(
     require_station_manager(by, _station_of_grid(grid))
     position = Position(position)
     if staff.kind != POSITION_KINDS[position]:
-        raise RuleViolation(f"{staff.get_kind_display()}不能担任{position.label}", code="wrong_staff_kind")
+        raise RuleViolation(
+            _("%(kind)s不能担任%(position)s")
+            % {"kind": staff.get_kind_display(), "position": position.label},
+            code="wrong_staff_kind",
+        )
     if not staff.active:
-        raise RuleViolation("该人员已不在职", code="inactive")
+        raise RuleViolation(_("该人员已不在职"), code="inactive")
     if staff.station_id and staff.station_id != _station_of_grid(grid):
-        raise RuleViolation("该人员不属于网格所在派出所", code="other_station")
+        raise RuleViolation(_("该人员不属于网格所在派出所"), code="other_station")
     current = GridAssignment.objects.current().select_for_update().filter(staff=staff)
     if current.filter(grid=grid).exists():
-        raise RuleViolation("该人员已在此网格任职", code="duplicate_post")
+        raise RuleViolation(_("该人员已在此网格任职"), code="duplicate_post")
     if position == Position.OFFICER and current.filter(position=Position.OFFICER).exists():
-        raise RuleViolation("社区民警同一时间只能专职负责一个网格", code="officer_one_grid")
+        raise RuleViolation(_("社区民警同一时间只能专职负责一个网格"), code="officer_one_grid")
     assignment = GridAssignment.objects.create(
         grid=grid, staff=staff, position=position, started_on=started_on, start_reason=reason
     )
@@ -226,7 +231,7 @@ def assign_to_grid(
 
 def _end(assignment: GridAssignment, ended_on: dt.date, reason: str, by: Any, action: str) -> GridAssignment:
     if ended_on < assignment.started_on:
-        raise ServiceError("离岗日期不能早于任职日期")
+        raise ServiceError(_("离岗日期不能早于任职日期"))
     before = snapshot(assignment)
     assignment.ended_on = ended_on
     assignment.end_reason = reason
@@ -253,12 +258,12 @@ def end_assignment(
         GridAssignment.objects.select_for_update().select_related("grid__community").get(pk=assignment.pk)
     )
     if assignment.ended_on is not None:
-        raise RuleViolation("该任职已结束", code="already_ended")
+        raise RuleViolation(_("该任职已结束"), code="already_ended")
     if not reason.strip():
-        raise ServiceError("请填写离岗原因", code="reason_required")
+        raise ServiceError(_("请填写离岗原因"), code="reason_required")
     if needs_departure_approval(assignment, ended_on):
         raise RuleViolation(
-            "社区民警在网格任职未满3年，离岗须提交申请并经所长批准", code="tenure_under_3_years"
+            _("社区民警在网格任职未满3年，离岗须提交申请并经所长批准"), code="tenure_under_3_years"
         )
     return _end(assignment, ended_on, reason, by, "org.end_assignment")
 
@@ -272,15 +277,17 @@ def request_departure(
     if not (by is not None and by.staff_id and by.staff_id == assignment.staff_id):
         require_station_manager(by, station_id)
     if assignment.ended_on is not None:
-        raise RuleViolation("该任职已结束", code="already_ended")
+        raise RuleViolation(_("该任职已结束"), code="already_ended")
     if not reason.strip():
-        raise ServiceError("请填写离岗原因", code="reason_required")
+        raise ServiceError(_("请填写离岗原因"), code="reason_required")
     if leave_on < assignment.started_on:
-        raise ServiceError("离岗日期不能早于任职日期")
+        raise ServiceError(_("离岗日期不能早于任职日期"))
     if not needs_departure_approval(assignment, leave_on):
-        raise ServiceError("任职已满3年或非社区民警岗位，无需审批，可直接办理离岗", code="no_approval_needed")
+        raise ServiceError(
+            _("任职已满3年或非社区民警岗位，无需审批，可直接办理离岗"), code="no_approval_needed"
+        )
     if assignment.departure_requests.filter(status=RequestStatus.PENDING).exists():
-        raise RuleViolation("已有待审批的离岗申请", code="pending_exists")
+        raise RuleViolation(_("已有待审批的离岗申请"), code="pending_exists")
     request = DepartureRequest.objects.create(
         assignment=assignment, leave_on=leave_on, reason=reason, requested_by=by
     )
@@ -299,7 +306,7 @@ def decide_departure(
     )
     require_station_director(by, _station_of_grid(request.assignment.grid))
     if request.status != RequestStatus.PENDING:
-        raise RuleViolation("该申请已处理", code="already_decided")
+        raise RuleViolation(_("该申请已处理"), code="already_decided")
     before = snapshot(request)
     request.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     request.decided_by = by
@@ -326,14 +333,14 @@ def request_secondment(
     *, staff: Staff, purpose: str, destination: str, starts_on: dt.date, ends_on: dt.date, by: Any
 ) -> Secondment:
     if staff.station_id is None:
-        raise ServiceError("该人员未归属派出所")
+        raise ServiceError(_("该人员未归属派出所"))
     require_station_manager(by, staff.station_id)
     if staff.kind != StaffKind.POLICE:
-        raise ServiceError("抽调审批仅适用于社区民警", code="not_officer")
+        raise ServiceError(_("抽调审批仅适用于社区民警"), code="not_officer")
     if ends_on < starts_on:
-        raise ServiceError("结束日期不能早于开始日期")
+        raise ServiceError(_("结束日期不能早于开始日期"))
     if not purpose.strip() or not destination.strip():
-        raise ServiceError("请填写抽调事由和去向")
+        raise ServiceError(_("请填写抽调事由和去向"))
     overlapping = Secondment.objects.filter(
         staff=staff,
         status__in=[RequestStatus.PENDING, RequestStatus.APPROVED],
@@ -341,7 +348,7 @@ def request_secondment(
         ends_on__gte=starts_on,
     )
     if overlapping.exists():
-        raise RuleViolation("该民警在此期间已有抽调或待审批的抽调", code="overlap")
+        raise RuleViolation(_("该民警在此期间已有抽调或待审批的抽调"), code="overlap")
     obj = Secondment.objects.create(
         staff=staff,
         purpose=purpose,
@@ -359,7 +366,7 @@ def decide_secondment(secondment: Secondment, *, approve: bool, note: str = "", 
     secondment = Secondment.objects.select_for_update().select_related("staff").get(pk=secondment.pk)
     require_station_director(by, secondment.staff.station_id)
     if secondment.status != RequestStatus.PENDING:
-        raise RuleViolation("该申请已处理", code="already_decided")
+        raise RuleViolation(_("该申请已处理"), code="already_decided")
     before = snapshot(secondment)
     secondment.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     secondment.decided_by = by

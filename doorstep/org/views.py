@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
@@ -103,7 +104,7 @@ def grid_assign(request, pk: int):
         except ServiceError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "已任命")
+            messages.success(request, _("已任命"))
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
@@ -126,10 +127,10 @@ def assignment_end(request, pk: int):
             try:
                 if form is end_form:
                     services.end_assignment(post, by=request.user, **form.cleaned_data)
-                    messages.success(request, "已办理离岗")
+                    messages.success(request, _("已办理离岗"))
                 else:
                     services.request_departure(post, by=request.user, **form.cleaned_data)
-                    messages.success(request, "离岗申请已提交，等待所长审批")
+                    messages.success(request, _("离岗申请已提交，等待所长审批"))
                 return redirect("org:grid_detail", pk=post.grid_id)
             except ServiceError as exc:
                 form.add_error(None, str(exc))
@@ -160,7 +161,7 @@ def police_room_list(request):
 def police_room_edit(request, pk: int):
     room = get_in_territory(request.user, selectors.police_rooms_for(request.user), pk=pk)
     if not _can_manage(request.user, room.community.station_id):
-        messages.error(request, "只有本所所长或系统管理员可以修改警务室信息")
+        messages.error(request, _("只有本所所长或系统管理员可以修改警务室信息"))
         return redirect("org:police_room_list")
     form = PoliceRoomForm(request.POST or None, instance=room)
     if request.method == "POST" and form.is_valid():
@@ -172,7 +173,7 @@ def police_room_edit(request, pk: int):
         except ServiceError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "警务室信息已保存")
+            messages.success(request, _("警务室信息已保存"))
             return redirect("org:police_room_list")
     return render(request, "org/police_room_form.html", {"form": form, "room": room})
 
@@ -226,7 +227,7 @@ def approvals(request):
             except ServiceError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, "抽调申请已提交")
+                messages.success(request, _("抽调申请已提交"))
                 return redirect("org:approvals")
     today = timezone.localdate()
     return render(
@@ -261,9 +262,9 @@ def _decide(request, qs, pk, service):
         except ServiceError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "审批已完成")
+            messages.success(request, _("审批已完成"))
     else:
-        messages.error(request, "请选择审批结果")
+        messages.error(request, _("请选择审批结果"))
     return redirect("org:approvals")
 
 

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from doorstep.conftest import TODAY
+from doorstep.org import services
+from doorstep.org.choices import RequestStatus
+from doorstep.org.models import DepartureRequest, PoliceRoom, Secondment
+
+
+def test_staffing_board_lists_gaps_per_grid(world, client_for):
+    response = client_for(world.director).get(f"/org/staffing/?station={world.s1.pk}")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "西福第1网格" in body and "缺协勤员1人" in body  # grid A: officer + 1 auxiliary
+    assert "缺社区民警" in body  # grid C has nobody
+    assert "仁风第1网格" not in body  # other station
+
+
+def test_police_room_form_shows_chinese_field_errors_and_keeps_data(world, client_for):
+    response = client_for(world.director).post(
+        f"/org/police-rooms/{world.room_c1.pk}/edit/",
+        {
+            "name": "",
+            "address": "新地址",
+            "public_phone": "0595-1",
+            "hours": "24小时",
+            "lng": "200",
+            "lat": "24.9",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "该字段是必填项" in body  # Django's Chinese "required"
+    assert "经度应在 73 至 136 之间" in body
+    room = PoliceRoom.objects.get(pk=world.room_c1.pk)
+    assert room.name == "西福警务室" and room.address == "西福社区服务中心"
+
+
+def test_police_room_edit_saves_through_service(world, client_for):
+    response = client_for(world.director).post(
+        f"/org/police-rooms/{world.room_c1.pk}/edit/",
+        {
+            "name": "西福警务室",
+            "address": "西福路1号",
+            "public_phone": "0595-22000009",
+            "hours": "24小时",
+            "open_24h": "on",
+            "lng": "118.605",
+            "lat": "24.905",
+        },
+    )
+    assert response.status_code == 302
+    room = PoliceRoom.objects.get(pk=world.room_c1.pk)
+    assert room.address == "西福路1号" and room.public_phone == "0595-22000009"
+    from doorstep.audit.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="org.update_police_room")
+    assert entry.before == {"address": "西福社区服务中心", "public_phone": "0595-22000001"}
+
+
+def test_officer_cannot_edit_police_room(world, client_for):
+    response = client_for(world.officer_a).post(
+        f"/org/police-rooms/{world.room_c1.pk}/edit/", {"name": "改名"}, follow=True
+    )
+    assert "只有本所所长" in response.content.decode()
+    assert PoliceRoom.objects.get(pk=world.room_c1.pk).name == "西福警务室"
+
+
+def test_early_departure_through_pages(world, client_for):
+    officer = client_for(world.officer_a)
+    page = officer.get(f"/org/assignments/{world.post_a.pk}/end/")
+    assert "未满3年" in page.content.decode()
+    officer.post(
+        f"/org/assignments/{world.post_a.pk}/end/",
+        {"request": "1", "leave_on": TODAY.isoformat(), "reason": "家庭原因"},
+    )
+    request = DepartureRequest.objects.get()
+    assert request.status == RequestStatus.PENDING
+
+    director = client_for(world.director)
+    assert "家庭原因" in director.get("/org/approvals/").content.decode()
+    director.post(f"/org/departures/{request.pk}/decide/", {"decision": "approve", "note": "同意"})
+    request.refresh_from_db()
+    world.post_a.refresh_from_db()
+    assert request.status == RequestStatus.APPROVED and world.post_a.ended_on == TODAY
+
+
+def test_other_station_director_gets_404_on_decide(world, client_for):
+    request = services.request_departure(world.post_a, leave_on=TODAY, reason="家庭原因", by=world.officer_a)
+    response = client_for(world.director_s2).post(
+        f"/org/departures/{request.pk}/decide/", {"decision": "approve"}
+    )
+    assert response.status_code == 404
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING
+
+
+def test_secondment_form_errors_in_chinese(world, client_for):
+    response = client_for(world.director).post(
+        "/org/approvals/",
+        {
+            "staff": world.officer_a_staff.pk,
+            "destination": "刑侦大队",
+            "purpose": "专项",
+            "starts_on": "2026-12-10",
+            "ends_on": "2026-12-01",
+        },
+    )
+    assert "结束日期不能早于开始日期" in response.content.decode()
+    assert not Secondment.objects.exists()
+
+
+def test_secondment_request_and_approval_through_pages(world, client_for):
+    director = client_for(world.director)
+    director.post(
+        "/org/approvals/",
+        {
+            "staff": world.officer_a_staff.pk,
+            "destination": "刑侦大队",
+            "purpose": "专项行动",
+            "starts_on": TODAY.isoformat(),
+            "ends_on": (TODAY + dt.timedelta(days=20)).isoformat(),
+        },
+    )
+    sec = Secondment.objects.get()
+    director.post(f"/org/secondments/{sec.pk}/decide/", {"decision": "approve"})
+    sec.refresh_from_db()
+    assert sec.status == RequestStatus.APPROVED
+
+
+def test_assign_form_errors_are_shown(world, client_for):
+    response = client_for(world.director).post(
+        f"/org/grids/{world.grid_c.pk}/assign/",
+        {"staff": world.officer_a_staff.pk, "position": "officer", "started_on": TODAY.isoformat()},
+        follow=True,
+    )
+    assert "只能专职负责一个网格" in response.content.decode()
+
+
+def test_english_is_switchable(world, client_for):
+    c = client_for(world.director)
+    c.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    body = c.get("/").content.decode()
+    assert 'lang="en"' in body
+    assert "Staffing" in body or "Home" in body
+
+
+def test_chinese_by_default_even_for_an_english_browser(world, client_for):
+    body = client_for(world.director).get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-CN"' in body and "首页" in body
+
+
+def test_only_the_current_module_is_highlighted(world, client_for):
+    response = client_for(world.director).get("/org/staffing/")
+    active = [item["label"] for item in response.context["nav_items"] if item["active"]]
+    assert active == ["网格编制"]
