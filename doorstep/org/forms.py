@@ -71,3 +71,38 @@ class PoliceRoomForm(forms.ModelForm):
         if not 3 <= lat <= 54:
             raise forms.ValidationError(_("纬度应在 3 至 54 之间（WGS-84）"))
         return lat
+
+
+class StaffForm(forms.Form):
+    kind = forms.ChoiceField(label=_("人员类别"), choices=StaffKind.choices)
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    badge_number = forms.RegexField(
+        label=_("警号/工号"),
+        max_length=20,
+        regex=r"^[0-9A-Za-z-]+$",
+        error_messages={"invalid": _("警号/工号只能包含字母、数字和连字符")},
+    )
+    phone = forms.RegexField(
+        label=_("工作电话"),
+        max_length=20,
+        required=False,
+        regex=r"^[0-9-]{7,20}$",
+        error_messages={"invalid": _("请输入有效的电话号码")},
+    )
+    joined_on = forms.DateField(label=_("入职日期"), required=False, widget=DATE)
+    photo = forms.ImageField(label=_("照片"), required=False)
+    station = forms.ModelChoiceField(label=_("所属派出所"), queryset=None)
+
+    MAX_PHOTO_BYTES = 2 * 1024 * 1024
+
+    def __init__(self, *args, stations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["station"].queryset = stations
+        if stations.count() == 1:
+            self.fields["station"].initial = stations.first().pk
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if photo and photo.size > self.MAX_PHOTO_BYTES:
+            raise forms.ValidationError(_("照片不能超过2MB"))
+        return photo

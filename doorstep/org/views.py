@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +26,7 @@ from doorstep.org.forms import (
     EndAssignmentForm,
     PoliceRoomForm,
     SecondmentForm,
+    StaffForm,
 )
 from doorstep.org.territory import Territory, get_in_territory
 
@@ -186,6 +190,59 @@ def staff_list(request):
     return render(
         request, "org/staff_list.html", {"filter": filterset, "page": _paginate(request, filterset.qs)}
     )
+
+
+@login_required
+def staff_detail(request, pk: int):
+    member = get_in_territory(request.user, selectors.staff_for(request.user), pk=pk)
+    posts = member.assignments.select_related("grid__community").order_by("-started_on")
+    return render(
+        request,
+        "org/staff_detail.html",
+        {
+            "member": member,
+            "posts": posts,
+            "secondments": member.secondments.order_by("-starts_on"),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+def staff_photo(request, pk: int):
+    """Photos are personal data: served only to users who may see the person, never as a public file."""
+    member = get_in_territory(request.user, selectors.staff_for(request.user), pk=pk)
+    if not member.photo:
+        raise Http404
+    content_type = mimetypes.guess_type(member.photo.name)[0] or "application/octet-stream"
+    response = FileResponse(member.photo.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=600"
+    return response
+
+
+@login_required
+def staff_new(request):
+    stations = selectors.stations_for(request.user).filter(
+        pk__in=[s.pk for s in selectors.stations_for(request.user) if _can_manage(request.user, s.pk)]
+    )
+    if not stations.exists():
+        raise Http404
+    form = StaffForm(request.POST or None, request.FILES or None, stations=stations)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        station = data.pop("station")
+        if data.get("photo") is None:
+            data.pop("photo")
+        try:
+            member = services.create_staff(
+                sub_bureau=station.sub_bureau, station=station, by=request.user, **data
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已添加警务人员"))
+            return redirect("org:staff_detail", pk=member.pk)
+    return render(request, "org/staff_form.html", {"form": form})
 
 
 @login_required

@@ -155,3 +155,74 @@ def test_only_the_current_module_is_highlighted(world, client_for):
     response = client_for(world.director).get("/org/staffing/")
     active = [item["label"] for item in response.context["nav_items"] if item["active"]]
     assert active == ["网格编制"]
+
+
+def _png_bytes():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_director_adds_staff_with_photo_served_only_in_territory(world, client_for, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from doorstep.org.models import Staff
+
+    settings.MEDIA_ROOT = tmp_path
+    director = client_for(world.director)
+    response = director.post(
+        "/org/staff/new/",
+        {
+            "kind": "auxiliary",
+            "name": "王小明",
+            "badge_number": "A-2001",
+            "phone": "13900002222",
+            "station": world.s1.pk,
+            "photo": SimpleUploadedFile("p.png", _png_bytes(), content_type="image/png"),
+        },
+    )
+    member = Staff.objects.get(badge_number="A-2001")
+    assert response.status_code == 302 and member.station == world.s1
+    photo = director.get(f"/org/staff/{member.pk}/photo/")
+    assert photo.status_code == 200 and photo["Content-Type"] == "image/png"
+    assert client_for(world.director_s2).get(f"/org/staff/{member.pk}/photo/").status_code == 404
+    assert client_for(None).get(f"/org/staff/{member.pk}/photo/").status_code == 302
+    assert "王小明" in director.get(f"/org/staff/{member.pk}/").content.decode()
+
+
+def test_staff_form_errors_in_chinese(world, client_for):
+    from doorstep.org.models import Staff
+
+    before = Staff.objects.count()
+    response = client_for(world.director).post(
+        "/org/staff/new/",
+        {
+            "kind": "auxiliary",
+            "name": "",
+            "badge_number": "坏 号",
+            "phone": "abc",
+            "station": world.s1.pk,
+        },
+    )
+    body = response.content.decode()
+    assert "警号/工号只能包含字母、数字和连字符" in body and "请输入有效的电话号码" in body
+    assert Staff.objects.count() == before
+
+
+def test_staff_form_is_404_for_officers_and_other_station(world, client_for):
+    assert client_for(world.officer_a).get("/org/staff/new/").status_code == 404
+    response = client_for(world.director).post(
+        "/org/staff/new/",
+        {
+            "kind": "auxiliary",
+            "name": "李四",
+            "badge_number": "B-1",
+            "station": world.s2.pk,
+        },
+    )
+    assert response.status_code == 200  # S2 is not a choice for S1's director
+    assert "选择一个有效的选项" in response.content.decode()
