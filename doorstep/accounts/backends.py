@@ -24,7 +24,9 @@ class LockoutModelBackend(ModelBackend):
             return None
         if user.is_locked():
             raise AccountLocked
-        if user.check_password(password) and self.user_can_authenticate(user):
+        if user.check_password(password):
+            if not self.user_can_authenticate(user):
+                return None  # deactivated: refused, but a right password is not a failure to count
             services.record_successful_login(user)
             return user
         if services.record_failed_login(user):

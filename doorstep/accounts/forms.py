@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.accounts.models import User
@@ -52,3 +53,9 @@ class TokenForm(forms.Form):
     expires_on = forms.DateField(
         label=_("过期日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data.get("expires_on")
+        if expires_on and expires_on < timezone.localdate():
+            raise forms.ValidationError(_("过期日期不能早于今天"))
+        return expires_on

@@ -261,6 +261,9 @@ def end_assignment(
         raise RuleViolation(_("该任职已结束"), code="already_ended")
     if not reason.strip():
         raise ServiceError(_("请填写离岗原因"), code="reason_required")
+    # Before the tenure rule: a date before the start is a typo, not an early departure to apply for.
+    if ended_on < assignment.started_on:
+        raise ServiceError(_("离岗日期不能早于任职日期"))
     if needs_departure_approval(assignment, ended_on):
         raise RuleViolation(
             _("社区民警在网格任职未满3年，离岗须提交申请并经所长批准"), code="tenure_under_3_years"

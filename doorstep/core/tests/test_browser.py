@@ -1,0 +1,132 @@
+"""End to end in real Debian Chromium (Playwright, sync API) against pytest-django's live server.
+
+A station director signs in through the login form and opens the home dashboard, the staffing board and
+the map. The pages must render the world's real data in Chinese, raise no console or page error, and —
+police networks being isolated from the internet — request nothing from any host but the server.
+Full-page screenshots go to var/screenshots/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+
+from doorstep.conftest import PASSWORD, build_world
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+TIMEOUT_MS = 15_000
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _async_unsafe_allowed(monkeypatch):
+    # Playwright's sync API keeps an asyncio loop in this thread; Django would refuse ORM calls here.
+    # Set per test (not for the whole process) so other tests keep Django's async-safety check.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def world(transactional_db):
+    # The live server answers from another thread, so the data must be committed: no `db` rollback here.
+    return build_world()
+
+
+@pytest.fixture
+def chromium():
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        message = (
+            f"!!! Chromium is not installed at {CHROMIUM} — the browser test needs Debian's chromium "
+            "package (apt-get install chromium fonts-noto-cjk, or `make system-deps`)"
+        )
+        if os.environ.get("DOORSTEP_REQUIRE_SERVICES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_director_sees_dashboard_staffing_and_map(world, live_server, chromium):
+    origin = live_server.url  # http://localhost:<port>
+    server = urlsplit(origin).netloc
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    requests: list[str] = []
+    console_errors: list[str] = []
+    page_errors: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on(
+        "console", lambda m: console_errors.append(f"{m.text} @ {m.location}") if m.type == "error" else None
+    )
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
+    page.on("response", lambda r: failed.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+
+    # Sign in through the real form.
+    page.goto(f"{origin}/accounts/login/")
+    assert "登录" in page.title()
+    page.fill("#id_username", "director")
+    page.fill("#id_password", PASSWORD)
+    page.locator("form:has(#id_password) button[type=submit]").click()
+    page.wait_for_url(f"{origin}/")
+
+    # Home dashboard: the director's station, its three grids and the ones short of staff.
+    page.wait_for_load_state("load")
+    body = page.inner_text("body")
+    assert "director，您好" in body
+    assert "所长" in body
+    assert page.inner_text("[data-testid=count-stations]").strip() == "1"
+    assert page.inner_text("[data-testid=count-grids]").strip() == "3"
+    for name in ("需要关注的网格", "西福第1网格", "西福第2网格", "东星第1网格", "待审批事项"):
+        assert name in body, name
+    assert "仁风第1网格" not in body  # another station's grid
+    page.screenshot(path=str(SCREENSHOTS / "browser-home.png"), full_page=True)
+
+    # Staffing board: the summary table and, with a single station, the per-grid table.
+    page.goto(f"{origin}/org/staffing/")
+    summary = page.locator("[data-testid=staffing-summary]")
+    assert "缺社区民警" in summary.inner_text()
+    first_row = summary.locator("tbody tr").first.locator("td").all_inner_texts()
+    # station, grids, compliant, officer gaps (grid C), auxiliary gaps (1 + 2 + 2), surplus
+    assert first_row == ["城东派出所", "3", "0", "1", "5", "0"]
+    grids = page.locator("[data-testid=staffing-grids]").inner_text()
+    for text in ("西福第1网格", "刘芳", "翁磊", "西福第2网格", "杨凯", "东星第1网格", "空缺"):
+        assert text in grids, text
+    assert [t.strip() for t in page.locator(".navbar .nav-item.active").all_inner_texts()] == ["网格编制"]
+    page.screenshot(path=str(SCREENSHOTS / "browser-staffing.png"), full_page=True)
+
+    # Map: map.js sets data-ready="1" once the grid and police-room layers are loaded.
+    page.goto(f"{origin}/map/")
+    page.wait_for_selector("#map[data-ready='1']", state="attached")
+    assert page.inner_text("#map-status").strip() == "网格 3 · 警务室 2"
+    assert page.locator("#map canvas").count() >= 1
+    page.wait_for_timeout(300)  # let MapLibre draw the frame after the layers were added
+    page.screenshot(path=str(SCREENSHOTS / "browser-map.png"), full_page=True)
+    context.close()
+
+    outside = [
+        url
+        for url in requests
+        if urlsplit(url).scheme not in {"data", "blob"} and urlsplit(url).netloc != server
+    ]
+    assert not outside, f"requests left the server: {outside}"
+    assert any("/api/v1/map/grids.geojson" in url for url in requests)
+    assert any("/static/vendor/maplibre-gl/maplibre-gl.js" in url for url in requests)
+    assert not console_errors, console_errors
+    assert not page_errors, page_errors
+    assert not failed, failed
