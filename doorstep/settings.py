@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "doorstep.org",
     "doorstep.maps",
     "doorstep.alarms",
+    "doorstep.registry",
 ]
 
 MIDDLEWARE = [

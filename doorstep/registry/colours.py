@@ -1,0 +1,213 @@
+"""Applying the colour rules to stored households and houses, in bulk, with history.
+
+Called by every registry service that changes residents, occupancy or listings, inside that service's
+transaction, and by `recolour_all` when an administrator changes the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from doorstep.registry import rules
+from doorstep.registry.choices import ConcernStatus, ConcernType, Occupancy, PermitType, PersonCategory
+from doorstep.registry.models import ColourChange, ColourRuleSet, House, Household, Person, PersonOfConcern
+
+CHUNK = 2000
+LISTED = [
+    ConcernStatus.LISTED,
+    ConcernStatus.DELISTING_REQUESTED,
+    ConcernStatus.TRANSFER_REQUESTED,
+    ConcernStatus.RECLASS_REQUESTED,
+]
+
+
+def active_params() -> dict[str, Any]:
+    row = ColourRuleSet.objects.order_by("id").first()
+    return rules.merged_params(row.params if row else None)
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def gather_facts(household_ids: list[int], today: dt.date) -> dict[int, rules.Facts]:
+    """The facts of many households in five grouped queries (not one query per household)."""
+    base = {
+        row["id"]: row
+        for row in Household.objects.filter(id__in=household_ids).values(
+            "id", "house__occupancy", "house__refused_rectification", "house__responsibility_signed_on"
+        )
+    }
+    floating = dict(
+        Person.objects.filter(household_id__in=household_ids, category=PersonCategory.FLOATING)
+        .filter(
+            Q(permit_type__in=["", PermitType.NONE])
+            | Q(permit_expires_on__isnull=True)
+            | Q(permit_expires_on__lt=today)
+        )
+        .values_list("household_id")
+        .annotate(n=Count("id"))
+        .values_list("household_id", "n")
+    )
+    mismatch = dict(
+        Person.objects.filter(household_id__in=household_ids, registered_here=False)
+        .values_list("household_id")
+        .annotate(n=Count("id"))
+        .values_list("household_id", "n")
+    )
+    concerns: dict[int, list[str]] = defaultdict(list)
+    for household_id, name, concern_type in (
+        PersonOfConcern.objects.filter(person__household_id__in=household_ids, status__in=LISTED)
+        .values_list("person__household_id", "person__name", "concern_type")
+        .order_by("person__name")
+    ):
+        concerns[household_id].append(f"{name}（{ConcernType(concern_type).label}）")
+    facts = {}
+    for hid, row in base.items():
+        occupancy = row["house__occupancy"]
+        facts[hid] = rules.Facts(
+            listed_concerns=tuple(concerns.get(hid, ())),
+            group_rental=occupancy == Occupancy.GROUP_RENTAL,
+            refused_rectification=row["house__refused_rectification"],
+            rented=occupancy == Occupancy.RENTED,
+            responsibility_signed=row["house__responsibility_signed_on"] is not None,
+            floating_without_permit=floating.get(hid, 0),
+            registration_mismatch=mismatch.get(hid, 0),
+        )
+    return facts
+
+
+def next_due(last_visit: dt.datetime | None, colour: str, params: dict[str, Any], today: dt.date) -> dt.date:
+    """Visits are due `visit_days[colour]` after the last one; never visited → due from today."""
+    start = timezone.localdate(last_visit) if last_visit else today
+    return start + dt.timedelta(days=params["visit_days"][colour])
+
+
+def recolour_households(
+    household_ids: Iterable[int],
+    *,
+    trigger: str,
+    params: dict[str, Any] | None = None,
+    today: dt.date | None = None,
+) -> int:
+    """Re-evaluate households and then their houses; returns how many households changed colour."""
+    params = params or active_params()
+    today = today or timezone.localdate()
+    ids = sorted(set(household_ids))
+    changed = 0
+    house_ids: set[int] = set()
+    for chunk in _chunks(ids):
+        facts = gather_facts(chunk, today)
+        updates, history = [], []
+        for household in Household.objects.filter(id__in=chunk).only(
+            "id", "grid_id", "house_id", "colour", "colour_reasons", "last_visit_at", "next_visit_due"
+        ):
+            verdict = rules.evaluate(facts[household.id], params)
+            house_ids.add(household.house_id)
+            if (
+                verdict.colour == household.colour
+                and verdict.reasons == household.colour_reasons
+                and household.next_visit_due is not None
+            ):
+                continue
+            if verdict.colour != household.colour:
+                changed += 1
+                history.append(
+                    ColourChange(
+                        grid_id=household.grid_id,
+                        household_id=household.id,
+                        old_colour=household.colour,
+                        new_colour=verdict.colour,
+                        reasons=verdict.reasons,
+                        trigger=trigger[:80],
+                    )
+                )
+            household.colour, household.colour_reasons = verdict.colour, verdict.reasons
+            household.next_visit_due = next_due(household.last_visit_at, verdict.colour, params, today)
+            updates.append(household)
+        Household.objects.bulk_update(updates, ["colour", "colour_reasons", "next_visit_due"], batch_size=500)
+        ColourChange.objects.bulk_create(history, batch_size=500)
+    recolour_houses(house_ids, trigger=trigger, params=params, today=today)
+    return changed
+
+
+def recolour_houses(
+    house_ids: Iterable[int],
+    *,
+    trigger: str,
+    params: dict[str, Any] | None = None,
+    today: dt.date | None = None,
+) -> None:
+    """A house takes the worst colour of its households; an empty house is judged on the house alone."""
+    params = params or active_params()
+    today = today or timezone.localdate()
+    for chunk in _chunks(sorted(set(house_ids))):
+        by_house: dict[int, list[tuple[str, list[str]]]] = defaultdict(list)
+        for house_id, colour, reasons in Household.objects.filter(house_id__in=chunk).values_list(
+            "house_id", "colour", "colour_reasons"
+        ):
+            by_house[house_id].append((colour, reasons))
+        updates, history = [], []
+        for house in House.objects.filter(id__in=chunk).only(
+            "id",
+            "grid_id",
+            "colour",
+            "colour_reasons",
+            "occupancy",
+            "refused_rectification",
+            "responsibility_signed_on",
+            "next_visit_due",
+            "last_visit_at",
+        ):
+            if by_house.get(house.id):
+                colour = rules.worst([c for c, _ in by_house[house.id]])
+                reasons = list(dict.fromkeys(r for c, rs in by_house[house.id] if c == colour for r in rs))
+            else:
+                verdict = rules.evaluate(
+                    rules.Facts(
+                        group_rental=house.occupancy == Occupancy.GROUP_RENTAL,
+                        refused_rectification=house.refused_rectification,
+                        rented=house.occupancy == Occupancy.RENTED,
+                        responsibility_signed=house.responsibility_signed_on is not None,
+                    ),
+                    params,
+                )
+                colour, reasons = verdict.colour, verdict.reasons
+            if (
+                colour == house.colour
+                and reasons == house.colour_reasons
+                and house.next_visit_due is not None
+            ):
+                continue
+            if colour != house.colour:
+                history.append(
+                    ColourChange(
+                        grid_id=house.grid_id,
+                        house_id=house.id,
+                        old_colour=house.colour,
+                        new_colour=colour,
+                        reasons=reasons,
+                        trigger=trigger[:80],
+                    )
+                )
+            house.colour, house.colour_reasons = colour, reasons
+            house.next_visit_due = next_due(house.last_visit_at, colour, params, today)
+            updates.append(house)
+        House.objects.bulk_update(updates, ["colour", "colour_reasons", "next_visit_due"], batch_size=500)
+        ColourChange.objects.bulk_create(history, batch_size=500)
+
+
+def recolour_all(*, trigger: str, params: dict[str, Any] | None = None) -> int:
+    """Every household and house (after a rule change); returns the number of households that changed."""
+    ids = list(Household.objects.values_list("id", flat=True))
+    changed = recolour_households(ids, trigger=trigger, params=params)
+    empty = House.objects.filter(households__isnull=True).values_list("id", flat=True)
+    recolour_houses(list(empty), trigger=trigger, params=params)
+    return changed
