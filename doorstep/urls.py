@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/", include("doorstep.accounts.urls")),
     path("org/", include("doorstep.org.urls")),
     path("map/", include("doorstep.maps.urls")),
+    path("registry/", include("doorstep.registry.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((api_patterns, "api"))),
