@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/doorstep
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 
 .DEFAULT_GOAL := help
-.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench
+.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ messages: $(STAMP) ## Extract and compile translations (needs gettext)
 
 bench: $(STAMP) ## Run the benchmarks under bench/
 	$(PY) bench/run.py
+
+bench-registry-import: $(STAMP) ## Import 600,000 persons (var/bench-import/; DATABASE_URL for PostgreSQL), then re-colour all
+	$(PY) bench/registry_import.py
+	$(PY) bench/registry_recolour.py
 
 clean: ## Remove the local database, screenshots and caches (keeps .venv)
 	rm -rf var/ .ruff_cache

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from doorstep.maps.api import GridLayerView, PoliceRoomLayerView
 from doorstep.org import api as org_api
+from doorstep.registry import api as registry_api
 
 router = DefaultRouter()
 router.register("stations", org_api.StationViewSet, basename="station")
@@ -14,6 +15,14 @@ router.register("staff", org_api.StaffViewSet, basename="staff")
 router.register("assignments", org_api.GridAssignmentViewSet, basename="assignment")
 router.register("departure-requests", org_api.DepartureRequestViewSet, basename="departure-request")
 router.register("secondments", org_api.SecondmentViewSet, basename="secondment")
+router.register("addresses", registry_api.AddressViewSet, basename="address")
+router.register("houses", registry_api.HouseViewSet, basename="house")
+router.register("households", registry_api.HouseholdViewSet, basename="household")
+router.register("persons", registry_api.PersonViewSet, basename="person")
+router.register("units", registry_api.UnitViewSet, basename="unit")
+router.register("concerns", registry_api.PersonOfConcernViewSet, basename="concern")
+router.register("visits", registry_api.VisitViewSet, basename="visit")
+router.register("search", registry_api.SearchViewSet, basename="search")
 
 api_patterns = [
     path("map/grids.geojson", GridLayerView.as_view(), name="map-grids"),

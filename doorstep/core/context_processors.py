@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from doorstep.accounts.choices import Role
 
 AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
+VISIT_ROLES = {Role.OFFICER, Role.AUXILIARY}  # the grid team's visit to-do list
 
 
 def can_read_audit(user) -> bool:
@@ -24,7 +25,10 @@ def navigation(request):
         ("org:staffing", "users-group", _("网格编制")),
         ("org:approvals", "checklist", _("审批")),
         ("maps:map", "map-2", _("电子地图")),
+        ("registry:index", "address-book", _("一标三实")),
     ]
+    if user.role in VISIT_ROLES:
+        items.append(("registry:todo", "list-check", _("走访待办")))
     if can_read_audit(user):
         items.append(("audit:log", "history", _("审计日志")))
     if user.is_superuser or user.role in {Role.ADMIN, Role.LEADER}:

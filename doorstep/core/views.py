@@ -11,6 +11,8 @@ from doorstep.org import selectors
 from doorstep.org.choices import RequestStatus
 from doorstep.org.models import GridAssignment
 from doorstep.org.territory import Territory
+from doorstep.registry.display import shown_reasons
+from doorstep.registry.todo import visit_todo, visit_todo_counts
 
 
 @login_required
@@ -56,6 +58,12 @@ def home(request):
             }
             for post in posts
         ]
+    if user.role in {Role.OFFICER, Role.AUXILIARY}:
+        rows = list(visit_todo(user, today)[:5])
+        for row in rows:
+            row.reasons = shown_reasons(user, row.colour_reasons)
+            row.overdue_days = (today - row.next_visit_due).days
+        context["visit_todo"] = {"counts": visit_todo_counts(user, today), "rows": rows}
     if len(board) > 1:
         context["chart"] = json.dumps(
             {

@@ -51,7 +51,8 @@ class CommunityFilterSet(ScopedFilterSet):
 
 class GridFilterSet(ScopedFilterSet):
     q = filters.CharFilter(label=_("名称或编码"), method="filter_q")
-    station = filters.NumberFilter(label=_("派出所"), field_name="community__station")
+    # `__id`, not the foreign key: an id beyond 64 bits is then no match, where the FK lookup overflows SQLite.
+    station = filters.NumberFilter(label=_("派出所"), field_name="community__station__id")
 
     class Meta:
         model = Grid
@@ -63,7 +64,8 @@ class GridFilterSet(ScopedFilterSet):
 
 class PoliceRoomFilterSet(ScopedFilterSet):
     q = filters.CharFilter(label=_("名称"), field_name="name", lookup_expr="icontains")
-    station = filters.NumberFilter(label=_("派出所"), field_name="community__station")
+    # `__id`, not the foreign key: an id beyond 64 bits is then no match, where the FK lookup overflows SQLite.
+    station = filters.NumberFilter(label=_("派出所"), field_name="community__station__id")
 
     class Meta:
         model = PoliceRoom
@@ -85,7 +87,7 @@ class StaffFilterSet(ScopedFilterSet):
 class GridAssignmentFilterSet(ScopedFilterSet):
     position = filters.ChoiceFilter(label=_("岗位"), choices=Position.choices)
     current = filters.BooleanFilter(label=_("仅在岗"), field_name="ended_on", lookup_expr="isnull")
-    station = filters.NumberFilter(label=_("派出所"), field_name="grid__community__station")
+    station = filters.NumberFilter(label=_("派出所"), field_name="grid__community__station__id")  # see above
 
     class Meta:
         model = GridAssignment

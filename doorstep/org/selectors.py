@@ -135,7 +135,8 @@ def staffing_board(
     on = on or timezone.localdate()
     grids = grids_for(user).order_by("community__station__code", "code")
     if station_id is not None:
-        grids = grids.filter(community__station_id=station_id)
+        # `__id`: a huge id from the query string is then no match, where the FK lookup overflows SQLite.
+        grids = grids.filter(community__station__id=station_id)
     rows = {g.pk: GridStaffing(grid=g) for g in grids}
     posts = (
         GridAssignment.objects.active_on(on)

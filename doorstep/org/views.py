@@ -195,7 +195,8 @@ def staff_list(request):
 @login_required
 def staff_detail(request, pk: int):
     member = get_in_territory(request.user, selectors.staff_for(request.user), pk=pk)
-    posts = member.assignments.select_related("grid__community").order_by("-started_on")
+    # Scoped: a colleague of the same station is visible, their posts on other grids are not.
+    posts = selectors.assignments_for(request.user).filter(staff=member).order_by("-started_on")
     return render(
         request,
         "org/staff_detail.html",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Length, Right, StrIndex, Substr
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.core.models import TimeStampedModel
@@ -27,6 +28,21 @@ from doorstep.registry.choices import (
 )
 
 
+def _search_key(expression, max_length: int) -> models.GeneratedField:
+    """A column the database computes from others (stored), for search; indexed in Meta by `_key_index`."""
+    return models.GeneratedField(
+        expression=expression,
+        output_field=models.CharField(max_length=max_length, null=True),
+        db_persist=True,
+    )
+
+
+def _key_index(field: str, name: str, *, prefix: bool = False) -> models.Index:
+    """One index per search key: exact keys need a plain b-tree; prefix keys on PostgreSQL need
+    `varchar_pattern_ops` for LIKE 'x%' (SQLite ignores opclasses and searches by range)."""
+    return models.Index(fields=[field], name=name, opclasses=["varchar_pattern_ops"] if prefix else [])
+
+
 class Address(TimeStampedModel):
     """标准地址: a standard address from division code down to the room, with its review."""
 
@@ -43,6 +59,13 @@ class Address(TimeStampedModel):
     floor = models.CharField(_("楼层"), max_length=10, blank=True)
     room = models.CharField(_("房间"), max_length=20, blank=True)
     full_text = models.CharField(_("完整地址"), max_length=300, db_index=True, editable=False)
+    # Search keys (registry.search), computed by the database: the full text from the road on and from the
+    # estate on, so that an address fragment starting at the road or the estate is a prefix lookup.
+    road_text = _search_key(Substr("full_text", Length("street_town") + 1), 300)
+    estate_text = _search_key(
+        Case(When(estate="", then=Value("")), default=Substr("full_text", StrIndex("full_text", "estate"))),
+        300,
+    )
     lng = models.FloatField(_("经度"), null=True, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)
     grid = models.ForeignKey(
@@ -66,6 +89,10 @@ class Address(TimeStampedModel):
         verbose_name = _("标准地址")
         verbose_name_plural = _("标准地址")
         ordering = ["code"]
+        indexes = [
+            _key_index("road_text", "address_road_text", prefix=True),
+            _key_index("estate_text", "address_estate_text", prefix=True),
+        ]
 
     def __str__(self) -> str:
         return self.full_text
@@ -177,6 +204,14 @@ class Person(TimeStampedModel):
     ethnicity = models.CharField(_("民族"), max_length=2, choices=ETHNICITIES, default="01")
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True, db_index=True)
+    # Search keys (registry.search), computed by the database so that every writer, bulk ones included,
+    # keeps them right: the last 4, 5 and 6 characters of the ID number, the last 4 of the phone, and the
+    # name without its first character (given names: "建国" finds 陈建国).
+    id_last4 = _search_key(Right("id_number", 4), 4)
+    id_last5 = _search_key(Right("id_number", 5), 5)
+    id_last6 = _search_key(Right("id_number", 6), 6)
+    phone_last4 = _search_key(Right("phone", 4), 4)
+    given_name = _search_key(Substr("name", 2), 50)
     register_address = models.CharField(_("户籍地址"), max_length=200, blank=True)
     house = models.ForeignKey(
         House, models.PROTECT, null=True, blank=True, related_name="residents", verbose_name=_("现住房屋")
@@ -221,7 +256,14 @@ class Person(TimeStampedModel):
                 condition=Q(category="04") | Q(id_number__isnull=False), name="citizens_have_an_id_number"
             ),
         ]
-        indexes = [models.Index(fields=["grid", "category"])]
+        indexes = [
+            models.Index(fields=["grid", "category"]),
+            _key_index("id_last4", "person_id_last4"),
+            _key_index("id_last5", "person_id_last5"),
+            _key_index("id_last6", "person_id_last6"),
+            _key_index("phone_last4", "person_phone_last4"),
+            _key_index("given_name", "person_given_name", prefix=True),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -28,6 +28,7 @@ PERSONAL_FIELDS = {
     "manager_phone": mask_phone,
     "document_number": mask_citizen_id,
     "permit_number": mask_citizen_id,
+    "security_phone": mask_phone,
 }
 
 

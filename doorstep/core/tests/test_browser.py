@@ -20,7 +20,7 @@ from doorstep.conftest import PASSWORD, build_world
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 45_000  # waits on events; generous for a loaded 2-core CI machine
 
 pytestmark = pytest.mark.browser
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from doorstep.org import seed as org_seed
+from doorstep.registry import seed as registry_seed
 
 
 class Command(BaseCommand):
@@ -23,6 +24,15 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         verb = "已生成" if result.created else "已存在，未重复生成"
         self.stdout.write(self.style.SUCCESS(f"{result.sub_bureau.name}（{scale}）{verb}。"))
+        # The registry commits on its own, so a database seeded before the registry existed gets it now.
+        with transaction.atomic():
+            registry = registry_seed.seed(scale, seed)
+        c = registry.counts
+        self.stdout.write(
+            f"一标三实{'已生成' if registry.created else '已存在，未重复生成'}：地址 {c['addresses']}，"
+            f"房屋 {c['houses']}，户 {c['households']}，实有人口 {c['persons']}，"
+            f"单位 {c['units']}（重点单位 {c['key_units']}），重点人员 {c['concerns']}。"
+        )
         self.stdout.write(f"演示账号（密码均为 {org_seed.DEMO_PASSWORD}）：")
         for role, username, description in result.logins:
             self.stdout.write(f"  {role:<6} {username:<11} {description}")

@@ -1,0 +1,902 @@
+"""The permission matrix: every page and API endpoint × the named users.
+
+Rules checked (ARCHITECTURE.md, "Five rules"): anonymous callers are sent to the login page (pages) or get
+401 (API); every read is scoped by `Territory.for_user`; an object outside the user's territory is a 404,
+never a 403; a user who may see an object but not act on it gets a 403 with a `detail`; a refused action
+writes nothing and no audit entry.
+
+`test_every_route_is_in_the_matrix` walks the URL resolver, so a new page or endpoint fails the suite until
+it is added to the tables below.
+
+The world is built once per module inside an outer transaction; each test runs in a savepoint that is
+rolled back (pytest-django's `db`), so the writes of the action matrix do not leak between rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient, ForceAuthClientHandler
+
+from doorstep.accounts.models import ApiToken, User
+from doorstep.accounts.services import issue_token
+from doorstep.audit.models import AuditEntry
+from doorstep.conftest import TODAY, World, build_world, make_staff
+from doorstep.org import services
+from doorstep.org.choices import Position, StaffKind
+from doorstep.org.models import GridAssignment, PoliceRoom
+
+LOGIN_URL = "/accounts/login/"
+# The smallest valid PNG (1×1, transparent): a staff photo.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
+
+# --- who sees what ----------------------------------------------------------------------------------------
+# Objects of the matrix world, by resource. Keys: S1/S2 stations, C1–C3 communities, A–D grids, R1–R3 police
+# rooms (R2 is C2's), staff_* people, post_* grid posts, dep_* departure requests, sec_* secondments.
+S1_STAFF = {"staff_a", "staff_b", "staff_c"}
+S1_POSTS = {"post_a", "post_b", "post_b2", "post_c"}
+EVERYTHING = {
+    "stations": {"S1", "S2"},
+    "communities": {"C1", "C2", "C3"},
+    "grids": {"A", "B", "C", "D"},
+    "rooms": {"R1", "R2", "R3"},
+    "staff": S1_STAFF | {"staff_d", "staff_dir2", "staff_e"},
+    "assignments": S1_POSTS | {"post_d"},
+    "departures": {"dep_a", "dep_b", "dep_d"},
+    "secondments": {"sec_b", "sec_d"},
+}
+GRID_A = {
+    "stations": {"S1"},
+    "communities": {"C1"},
+    "grids": {"A"},
+    "rooms": {"R1"},
+    "staff": S1_STAFF,  # staff hang off the station: colleagues are visible, their grids are not
+    "assignments": {"post_a"},
+    "departures": {"dep_a"},
+    "secondments": {"sec_b"},  # secondments hang off the staff member's station
+}
+STATION_S1 = {
+    "stations": {"S1"},
+    "communities": {"C1", "C2"},
+    "grids": {"A", "B", "C"},
+    "rooms": {"R1", "R2"},
+    "staff": S1_STAFF,
+    "assignments": S1_POSTS,
+    "departures": {"dep_a", "dep_b"},
+    "secondments": {"sec_b"},
+}
+SEES: dict[str, dict[str, set[str]]] = {
+    "officer_a": GRID_A,
+    "auxiliary_a": GRID_A,
+    "officer_b": {
+        **GRID_A,
+        "grids": {"B"},
+        "assignments": {"post_b", "post_b2"},
+        "departures": {"dep_b"},
+    },
+    "patrol": {  # community C1
+        **GRID_A,
+        "grids": {"A", "B"},
+        "assignments": {"post_a", "post_b", "post_b2"},
+        "departures": {"dep_a", "dep_b"},
+    },
+    "director": STATION_S1,
+    "dispatcher": STATION_S1,
+    "director_s2": {
+        "stations": {"S2"},
+        "communities": {"C3"},
+        "grids": {"D"},
+        "rooms": {"R3"},
+        "staff": {"staff_d", "staff_dir2", "staff_e"},
+        "assignments": {"post_d"},
+        "departures": {"dep_d"},
+        "secondments": {"sec_d"},
+    },
+    "leader": EVERYTHING,
+    "evaluator": EVERYTHING,
+    "admin": EVERYTHING,
+}
+SIGNED_IN = list(SEES)
+# One user per kind of territory for the visibility tables (the other roles map onto these scopes, which
+# org/tests/test_territory.py checks); every signed-in role still meets the pages, audit and actions below.
+VISIBILITY_USERS = ["officer_a", "officer_b", "patrol", "director", "director_s2", "leader"]
+CORE_USERS = ["officer_a", "officer_b", "director", "director_s2", "leader"]
+AUDITORS = {"leader", "evaluator", "admin"}
+# May edit a police room / manage posts of a station: its director, or a system administrator.
+MANAGES = {"director": {"S1"}, "director_s2": {"S2"}, "admin": {"S1", "S2"}}
+
+API_RESOURCES = {  # resource → URL prefix under /api/v1/
+    "stations": "stations",
+    "communities": "communities",
+    "grids": "grids",
+    "rooms": "police-rooms",
+    "staff": "staff",
+    "assignments": "assignments",
+    "departures": "departure-requests",
+    "secondments": "secondments",
+}
+
+
+@dataclass
+class Matrix:
+    world: World
+    objects: dict[str, dict[str, Any]]  # resource → key → model instance
+    users: dict[str, User]
+    token: ApiToken
+    token_key: str
+    sessions: dict[str, str]  # user name → session key, signed in once for the module
+
+    def pk(self, resource: str, key: str) -> int:
+        return self.objects[resource][key].pk
+
+    def keys(self, resource: str, pks) -> set[str]:
+        """The matrix keys of the given primary keys (objects the matrix does not track are dropped)."""
+        by_pk = {obj.pk: key for key, obj in self.objects[resource].items()}
+        return {by_pk[pk] for pk in pks if pk in by_pk}
+
+
+def build_matrix() -> Matrix:
+    w = build_world()
+    director, director_s2 = w.users["director"], w.users["director_s2"]
+    post_b = GridAssignment.objects.get(grid=w.grid_b, staff=w.officer_b_staff)
+    post_d = GridAssignment.objects.get(grid=w.grid_d, position=Position.OFFICER)
+    # A second officer on grid B (a handover overlap) and a new officer on grid C, both with short tenure.
+    staff_b2 = make_staff(w.sub_bureau, w.s1, StaffKind.POLICE, "郑涛")
+    post_b2 = services.assign_to_grid(
+        grid=w.grid_b, staff=staff_b2, position=Position.OFFICER, started_on=TODAY - dt.timedelta(days=30)
+    )
+    # Two people with photos, one per station: the photo view must scope like every other read.
+    staff_c = services.create_staff(
+        sub_bureau=w.sub_bureau, station=w.s1, kind=StaffKind.POLICE, name="吴敏", badge_number="700001",
+        photo=ContentFile(PNG, name="c.png"),
+    )  # fmt: skip
+    staff_e = services.create_staff(
+        sub_bureau=w.sub_bureau, station=w.s2, kind=StaffKind.POLICE, name="何静", badge_number="700002",
+        photo=ContentFile(PNG, name="e.png"),
+    )  # fmt: skip
+    post_c = services.assign_to_grid(
+        grid=w.grid_c, staff=staff_c, position=Position.OFFICER, started_on=TODAY - dt.timedelta(days=50)
+    )
+    make_staff(w.sub_bureau, w.s1, StaffKind.AUXILIARY, "陈静")  # unassigned: the assign action's subject
+    leave_on = TODAY + dt.timedelta(days=30)
+    dep_a = services.request_departure(
+        w.post_a, leave_on=leave_on, reason="家庭原因", by=w.users["officer_a"]
+    )
+    dep_b = services.request_departure(post_b2, leave_on=leave_on, reason="工作调动", by=director)
+    dep_d = services.request_departure(post_d, leave_on=leave_on, reason="工作调动", by=director_s2)
+    window = {"starts_on": TODAY + dt.timedelta(days=10), "ends_on": TODAY + dt.timedelta(days=20)}
+    sec_b = services.request_secondment(
+        staff=w.officer_b_staff, purpose="专项行动", destination="市局", by=director, **window
+    )
+    sec_d = services.request_secondment(
+        staff=post_d.staff, purpose="专项行动", destination="市局", by=director_s2, **window
+    )
+    token, key = issue_token(w.users["officer_a"], name="矩阵测试", by=None)
+    sessions = {}
+    for name, user in w.users.items():
+        client = Client()
+        client.force_login(user)
+        sessions[name] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    objects = {
+        "stations": {"S1": w.s1, "S2": w.s2},
+        "communities": {"C1": w.c1, "C2": w.c2, "C3": w.c3},
+        "grids": {"A": w.grid_a, "B": w.grid_b, "C": w.grid_c, "D": w.grid_d},
+        "rooms": {"R1": w.room_c1, "R2": PoliceRoom.objects.get(community=w.c2), "R3": w.room_c3},
+        "staff": {
+            "staff_a": w.officer_a_staff,
+            "staff_b": w.officer_b_staff,
+            "staff_c": staff_c,
+            "staff_d": post_d.staff,
+            "staff_dir2": director_s2.staff,
+            "staff_e": staff_e,
+        },
+        "assignments": {
+            "post_a": w.post_a,
+            "post_b": post_b,
+            "post_b2": post_b2,
+            "post_c": post_c,
+            "post_d": post_d,
+        },
+        "departures": {"dep_a": dep_a, "dep_b": dep_b, "dep_d": dep_d},
+        "secondments": {"sec_b": sec_b, "sec_d": sec_d},
+    }
+    return Matrix(w, objects, w.users, token, key, sessions)
+
+
+@pytest.fixture(scope="module")
+def matrix(django_db_setup, django_db_blocker):
+    """The world, built once for the module inside a transaction that is rolled back at the end.
+
+    Uploaded files (staff photos) go to in-memory storage, not to MEDIA_ROOT."""
+    storage = override_settings(
+        STORAGES={**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    )
+    storage.enable()
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            data = build_matrix()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            storage.disable()
+            raise
+    yield data
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
+    storage.disable()
+
+
+@pytest.fixture
+def m(matrix, db):
+    """The module's world, with this test's writes in a savepoint that is rolled back."""
+    return matrix
+
+
+# A test client loads the middleware on its first request, and WhiteNoise (WHITENOISE_USE_FINDERS outside
+# production) then indexes every static file, ~0.1 s a client. The matrix makes about a thousand requests, so
+# its clients share one handler; it keeps no per-client state (users sign in through the session).
+_HANDLER = ForceAuthClientHandler(enforce_csrf_checks=False)
+
+
+def _client(cls, m: Matrix, name: str):
+    client = cls()
+    client.handler = _HANDLER
+    if name != "anonymous":
+        # A real session: each request loads the user afresh, as in production (the territory is cached on
+        # the user object).
+        client.cookies[settings.SESSION_COOKIE_NAME] = m.sessions[name]
+    return client
+
+
+def page_client(m: Matrix, name: str) -> Client:
+    return _client(Client, m, name)
+
+
+def api_client(m: Matrix, name: str) -> APIClient:
+    return _client(APIClient, m, name)
+
+
+def sees(user: str, resource: str, key: str) -> bool:
+    return key in SEES[user][resource]
+
+
+def assert_detail(response) -> None:
+    body = response.json()
+    assert isinstance(body.get("detail"), str) and body["detail"], body
+
+
+# --- every route --------------------------------------------------------------------------------------------
+# route name → (method, URL builder). Pages first, then the API.
+Url = Callable[[Matrix], str]
+PAGES: dict[str, tuple[str, Url]] = {
+    "core:home": ("get", lambda m: "/"),
+    "accounts:account": ("get", lambda m: "/accounts/me/"),
+    "accounts:revoke_token": ("post", lambda m: f"/accounts/me/tokens/{m.token.pk}/revoke/"),
+    "org:station_list": ("get", lambda m: "/org/"),
+    "org:station_detail": ("get", lambda m: f"/org/stations/{m.pk('stations', 'S1')}/"),
+    "org:grid_list": ("get", lambda m: "/org/grids/"),
+    "org:grid_detail": ("get", lambda m: f"/org/grids/{m.pk('grids', 'A')}/"),
+    "org:grid_assign": ("post", lambda m: f"/org/grids/{m.pk('grids', 'A')}/assign/"),
+    "org:assignment_end": ("get", lambda m: f"/org/assignments/{m.pk('assignments', 'post_a')}/end/"),
+    "org:police_room_list": ("get", lambda m: "/org/police-rooms/"),
+    "org:police_room_edit": ("get", lambda m: f"/org/police-rooms/{m.pk('rooms', 'R1')}/edit/"),
+    "org:staff_list": ("get", lambda m: "/org/staff/"),
+    "org:staff_new": ("get", lambda m: "/org/staff/new/"),
+    "org:staff_detail": ("get", lambda m: f"/org/staff/{m.pk('staff', 'staff_c')}/"),
+    "org:staff_photo": ("get", lambda m: f"/org/staff/{m.pk('staff', 'staff_c')}/photo/"),
+    "org:staffing": ("get", lambda m: "/org/staffing/"),
+    "org:approvals": ("get", lambda m: "/org/approvals/"),
+    "org:departure_decide": ("post", lambda m: f"/org/departures/{m.pk('departures', 'dep_a')}/decide/"),
+    "org:secondment_decide": ("post", lambda m: f"/org/secondments/{m.pk('secondments', 'sec_b')}/decide/"),
+    "maps:map": ("get", lambda m: "/map/"),
+    "maps:style": ("get", lambda m: "/map/style.json"),
+    "audit:log": ("get", lambda m: "/audit/"),
+    # Registry pages: the anonymous check only (no registry objects in this world, ids are placeholders); their
+    # territory rows (officer A vs B, director S1 vs S2, leader, dispatcher) are in registry/tests/test_views.py.
+    "registry:index": ("get", lambda m: "/registry/"),
+    "registry:address_list": ("get", lambda m: "/registry/addresses/"),
+    "registry:address_new": ("get", lambda m: "/registry/addresses/new/"),
+    "registry:address_detail": ("get", lambda m: "/registry/addresses/1/"),
+    "registry:address_edit": ("get", lambda m: "/registry/addresses/1/edit/"),
+    "registry:address_review": ("post", lambda m: "/registry/addresses/1/review/"),
+    "registry:house_list": ("get", lambda m: "/registry/houses/"),
+    "registry:house_new": ("get", lambda m: "/registry/houses/new/"),
+    "registry:house_detail": ("get", lambda m: "/registry/houses/1/"),
+    "registry:house_edit": ("get", lambda m: "/registry/houses/1/edit/"),
+    "registry:household_list": ("get", lambda m: "/registry/households/"),
+    "registry:household_new": ("get", lambda m: "/registry/households/new/"),
+    "registry:household_detail": ("get", lambda m: "/registry/households/1/"),
+    "registry:household_visit": ("get", lambda m: "/registry/households/1/visit/"),
+    "registry:household_member_add": ("post", lambda m: "/registry/households/1/members/"),
+    "registry:household_member_remove": ("post", lambda m: "/registry/households/1/members/1/remove/"),
+    "registry:visit_photo": ("get", lambda m: "/registry/visits/1/photo/"),
+    "registry:person_list": ("get", lambda m: "/registry/persons/"),
+    "registry:person_new": ("get", lambda m: "/registry/persons/new/"),
+    "registry:person_detail": ("get", lambda m: "/registry/persons/1/"),
+    "registry:person_edit": ("get", lambda m: "/registry/persons/1/edit/"),
+    "registry:concern_request": ("post", lambda m: "/registry/persons/1/concerns/"),
+    "registry:unit_list": ("get", lambda m: "/registry/units/"),
+    "registry:unit_new": ("get", lambda m: "/registry/units/new/"),
+    "registry:unit_detail": ("get", lambda m: "/registry/units/1/"),
+    "registry:unit_edit": ("get", lambda m: "/registry/units/1/edit/"),
+    "registry:concern_list": ("get", lambda m: "/registry/concerns/"),
+    "registry:concern_approvals": ("get", lambda m: "/registry/concerns/approvals/"),
+    "registry:concern_delist": ("post", lambda m: "/registry/concerns/1/delist/"),
+    "registry:concern_reclass": ("post", lambda m: "/registry/concerns/1/reclass/"),
+    "registry:concern_decide": ("post", lambda m: "/registry/concerns/1/decide/"),
+    "registry:todo": ("get", lambda m: "/registry/todo/"),
+    "registry:search": ("get", lambda m: "/registry/search/"),
+    "registry:rules": ("get", lambda m: "/registry/rules/"),
+}
+PUBLIC_PAGES = {"accounts:login": "/accounts/login/", "accounts:logout": "/accounts/logout/"}
+
+
+def _api(prefix: str, key: tuple[str, str] | None = None, action: str = "") -> Url:
+    def url(m: Matrix) -> str:
+        path = f"/api/v1/{prefix}/"
+        if key:
+            path += f"{m.pk(*key)}/"
+        return path + (f"{action}/" if action else "")
+
+    return url
+
+
+APIS: dict[str, tuple[str, Url]] = {
+    "api:api-root": ("get", lambda m: "/api/v1/"),
+    "api-schema": ("get", lambda m: "/api/schema/"),
+    "api-docs": ("get", lambda m: "/api/docs/"),
+    "api:map-grids": ("get", lambda m: "/api/v1/map/grids.geojson"),
+    "api:map-police-rooms": ("get", lambda m: "/api/v1/map/police-rooms.geojson"),
+    "api:station-list": ("get", _api("stations")),
+    "api:station-detail": ("get", _api("stations", ("stations", "S1"))),
+    "api:community-list": ("get", _api("communities")),
+    "api:community-detail": ("get", _api("communities", ("communities", "C1"))),
+    "api:grid-list": ("get", _api("grids")),
+    "api:grid-detail": ("get", _api("grids", ("grids", "A"))),
+    "api:police-room-list": ("get", _api("police-rooms")),
+    "api:police-room-detail": ("get", _api("police-rooms", ("rooms", "R1"))),
+    "api:staff-list": ("get", _api("staff")),
+    "api:staff-detail": ("get", _api("staff", ("staff", "staff_a"))),
+    "api:assignment-list": ("get", _api("assignments")),
+    "api:assignment-detail": ("get", _api("assignments", ("assignments", "post_a"))),
+    "api:assignment-end": ("post", _api("assignments", ("assignments", "post_b"), "end")),
+    "api:departure-request-list": ("get", _api("departure-requests")),
+    "api:departure-request-detail": ("get", _api("departure-requests", ("departures", "dep_a"))),
+    "api:departure-request-approve": ("post", _api("departure-requests", ("departures", "dep_a"), "approve")),
+    "api:departure-request-reject": ("post", _api("departure-requests", ("departures", "dep_a"), "reject")),
+    "api:secondment-list": ("get", _api("secondments")),
+    "api:secondment-detail": ("get", _api("secondments", ("secondments", "sec_b"))),
+    "api:secondment-approve": ("post", _api("secondments", ("secondments", "sec_b"), "approve")),
+    "api:secondment-reject": ("post", _api("secondments", ("secondments", "sec_b"), "reject")),
+}
+# Writes on list routes, checked anonymously on top of the GETs above.
+API_WRITES = {
+    "api:assignment-list": "post",
+    "api:departure-request-list": "post",
+    "api:secondment-list": "post",
+    "api:police-room-detail": "patch",
+}
+EXEMPT = {"set_language": "Django's language switch: public by design, reads and writes no data"}
+# Apps whose routes get only the generic checks below (anonymous refused, unknown ids never 200 or 5xx) until
+# their territory rows are written here. Keep this short: every entry is a gap in the matrix.
+PENDING_APPS = {
+    "registry": "一标三实 pages, being built now; needs a registry world (addresses, houses, persons)"
+}
+UNKNOWN_ID = "987654321"
+
+
+def _app(pattern: URLPattern) -> str:
+    view = getattr(pattern.callback, "cls", pattern.callback)  # DRF viewsets: the class, not the dispatcher
+    module = view.__module__.split(".")
+    return module[1] if module[0] == "doorstep" else module[0]
+
+
+def _routes(patterns, namespace=(), prefix=""):
+    """(name, URL with UNKNOWN_ID for every parameter, app) of every route; format-suffix twins skipped."""
+    for p in patterns:
+        route = prefix + str(p.pattern).removeprefix("^").removesuffix("$")
+        if isinstance(p, URLResolver):
+            ns = (*namespace, p.namespace) if p.namespace else namespace
+            yield from _routes(p.url_patterns, ns, route)
+        elif (
+            isinstance(p, URLPattern)
+            and "format" not in getattr(p.pattern, "converters", {})
+            and "(?P<format>" not in route
+        ):
+            url = "/" + re.sub(r"<(?:\w+:)?\w+>|\(\?P<\w+>[^)]*\)", UNKNOWN_ID, route)
+            yield ":".join((*namespace, p.name or repr(p))), url, _app(p)
+
+
+ALL_ROUTES = sorted(set(_routes(get_resolver().url_patterns)))
+
+
+def test_every_route_is_in_the_matrix():
+    routes = {name for name, _, _ in ALL_ROUTES}
+    pending = {name for name, _, app in ALL_ROUTES if app in PENDING_APPS}
+    covered = set(PAGES) | set(PUBLIC_PAGES) | set(APIS) | set(EXEMPT)
+    assert routes - covered - pending == set(), "add the new routes to the permission matrix"
+    assert covered - routes == set(), "the matrix names routes that no longer exist"
+
+
+GENERIC = [(name, url) for name, url, _ in ALL_ROUTES if name not in PUBLIC_PAGES and name not in EXEMPT]
+
+
+@pytest.mark.parametrize(("route", "url"), GENERIC, ids=[name for name, _ in GENERIC])
+def test_anonymous_is_refused_by_every_route(m, route, url):
+    """Every route the resolver knows, the listed and the pending: GET and POST both."""
+    client = page_client(m, "anonymous")
+    for method in ("get", "post"):
+        response = getattr(client, method)(url)
+        if url.startswith("/api/"):
+            assert response.status_code == 401, (method, url)
+        else:  # 405: the view takes only the other method
+            assert response.status_code in (302, 405), (method, url)
+            if response.status_code == 302:
+                assert response["Location"].startswith(f"{LOGIN_URL}?next="), (method, url)
+
+
+WITH_ID = [(name, url) for name, url, _ in ALL_ROUTES if UNKNOWN_ID in url and name not in EXEMPT]
+
+
+@pytest.mark.parametrize("user", ["officer_a", "leader"])  # the narrowest and the widest territory
+@pytest.mark.parametrize(("route", "url"), WITH_ID, ids=[name for name, _ in WITH_ID])
+def test_unknown_ids_are_404_for_everyone(m, route, url, user):
+    client = api_client(m, user) if url.startswith("/api/") else page_client(m, user)
+    audit_before = AuditEntry.objects.count()
+    for method, allowed in (("get", {403, 404, 405}), ("post", {400, 403, 404, 405})):
+        response = getattr(client, method)(url)
+        # 405: the view takes only the other method. 403: a role gate before any lookup, and 400: the (empty)
+        # body checked before the lookup; both answer the same for every id, so they reveal nothing.
+        assert response.status_code in allowed, (method, url, response.status_code)
+    assert AuditEntry.objects.count() == audit_before
+
+
+# --- anonymous ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("route", sorted(PAGES))
+def test_anonymous_is_sent_to_login_from_every_page(m, route):
+    method, url = PAGES[route]
+    path = url(m)
+
+    response = getattr(page_client(m, "anonymous"), method)(path)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{LOGIN_URL}?next={path}"
+
+
+def test_login_and_logout_pages_are_public(m):
+    client = page_client(m, "anonymous")
+    assert client.get(PUBLIC_PAGES["accounts:login"]).status_code == 200
+    response = client.post(PUBLIC_PAGES["accounts:logout"])
+    assert response.status_code == 302 and response["Location"] == LOGIN_URL
+
+
+def test_signed_in_user_is_sent_home_from_login_page(m):
+    response = page_client(m, "officer_a").get(PUBLIC_PAGES["accounts:login"])
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("route", "method"),
+    sorted([(r, spec[0]) for r, spec in APIS.items()] + list(API_WRITES.items())),
+)
+def test_anonymous_gets_401_from_every_api_endpoint(m, route, method):
+    response = getattr(api_client(m, "anonymous"), method)(APIS[route][1](m), {}, format="json")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Token")
+    if route == "api-schema":  # OpenAPI YAML by default
+        assert b"detail:" in response.content
+    elif route != "api-docs":  # the Swagger UI page answers 401 in plain text
+        assert_detail(response)
+
+
+def test_bad_or_revoked_token_gets_401(m):
+    client = api_client(m, "anonymous")
+    client.credentials(HTTP_AUTHORIZATION="Token ds_not-a-real-key")
+    response = client.get("/api/v1/grids/")
+    assert response.status_code == 401
+    assert_detail(response)
+
+
+# --- open to every signed-in user ----------------------------------------------------------------------------
+OPEN_TO_ALL = ["core:home", "accounts:account", "maps:map", "maps:style", "org:station_list", "org:grid_list",
+               "org:police_room_list", "org:staff_list", "org:staffing", "org:approvals",
+               "api:api-root"]  # fmt: skip
+
+
+@pytest.mark.parametrize("user", SIGNED_IN)
+@pytest.mark.parametrize("route", OPEN_TO_ALL)
+def test_signed_in_user_can_open(m, route, user):
+    method, url = PAGES.get(route) or APIS[route]
+    client = api_client(m, user) if route in APIS else page_client(m, user)
+
+    response = getattr(client, method)(url(m))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("user", ["officer_a", "leader"])  # the same document for all: generating it is slow
+def test_signed_in_user_can_read_the_api_schema_and_docs(m, user):
+    client = api_client(m, user)
+
+    assert client.get("/api/schema/").status_code == 200
+    assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize("user", SIGNED_IN)
+def test_audit_page_only_for_auditors(m, user):
+    response = page_client(m, user).get("/audit/")
+
+    assert response.status_code == (200 if user in AUDITORS else 404)
+
+
+# --- API: lists, details, map layers ---------------------------------------------------------------------------
+@pytest.mark.parametrize("user", VISIBILITY_USERS)
+@pytest.mark.parametrize("resource", list(API_RESOURCES))
+def test_api_list_holds_exactly_the_users_territory(m, resource, user):
+    response = api_client(m, user).get(f"/api/v1/{API_RESOURCES[resource]}/", {"page_size": 500})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == len(body["results"])
+    assert m.keys(resource, [row["id"] for row in body["results"]]) == SEES[user][resource]
+
+
+@pytest.mark.parametrize("user", VISIBILITY_USERS)
+@pytest.mark.parametrize("resource", list(API_RESOURCES))
+def test_api_detail_is_404_outside_territory(m, resource, user):
+    client = api_client(m, user)
+
+    answers = {
+        key: client.get(f"/api/v1/{API_RESOURCES[resource]}/{m.pk(resource, key)}/")
+        for key in sorted(EVERYTHING[resource])
+    }
+
+    assert {key: r.status_code for key, r in answers.items()} == {
+        key: 200 if sees(user, resource, key) else 404 for key in answers
+    }
+    for key, response in answers.items():
+        if response.status_code == 200:
+            assert response.json()["id"] == m.pk(resource, key)
+        else:
+            assert_detail(response)
+
+
+@pytest.mark.parametrize(("resource", "hidden", "visible"), [("grids", "B", "A"), ("rooms", "R3", "R1"),
+                                                             ("assignments", "post_b", "post_a")])  # fmt: skip
+def test_api_format_suffix_is_scoped_too(m, resource, hidden, visible):
+    client = api_client(m, "officer_a")
+    prefix = API_RESOURCES[resource]
+    assert client.get(f"/api/v1/{prefix}/{m.pk(resource, hidden)}.json").status_code == 404
+    assert client.get(f"/api/v1/{prefix}/{m.pk(resource, visible)}.json").status_code == 200
+
+
+def test_token_authenticated_requests_are_scoped_too(m):
+    client = api_client(m, "anonymous")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {m.token_key}")  # officer_a's token
+
+    assert client.get(f"/api/v1/grids/{m.pk('grids', 'A')}/").status_code == 200
+    assert client.get(f"/api/v1/grids/{m.pk('grids', 'B')}/").status_code == 404
+    ids = [row["id"] for row in client.get("/api/v1/grids/").json()["results"]]
+    assert m.keys("grids", ids) == {"A"}
+
+
+@pytest.mark.parametrize("user", VISIBILITY_USERS)
+@pytest.mark.parametrize(("layer", "resource"), [("grids", "grids"), ("police-rooms", "rooms")])
+def test_geojson_layer_holds_exactly_the_users_territory(m, layer, resource, user):
+    response = api_client(m, user).get(f"/api/v1/map/{layer}.geojson")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    ids = [f["id"] for f in body["features"]]
+    assert m.keys(resource, ids) == SEES[user][resource]
+
+
+@pytest.mark.parametrize("user", CORE_USERS)
+@pytest.mark.parametrize("param", ["station", "community"])
+def test_api_filters_cannot_reach_outside_territory(m, param, user):
+    """Filtering a list by a station or community outside the territory finds nothing (or is refused)."""
+    outside = "S2" if param == "station" else "C3"
+    resource = "stations" if param == "station" else "communities"
+    response = api_client(m, user).get("/api/v1/grids/", {param: m.pk(resource, outside)})
+
+    if user in ("leader", "director_s2"):
+        assert response.status_code == 200 and m.keys("grids", [g["id"] for g in response.json()["results"]])
+    else:
+        assert response.status_code in (200, 400)
+        if response.status_code == 200:
+            assert response.json()["results"] == []
+        else:
+            assert_detail(response)
+
+
+# --- API: acting on objects -----------------------------------------------------------------------------------
+def _assign_body(m: Matrix) -> dict:
+    aux = m.world.sub_bureau.staff.get(name="陈静")
+    return {"grid": m.pk("grids", "A"), "staff": aux.pk, "position": "auxiliary", "started_on": str(TODAY)}
+
+
+LATER = str(TODAY + dt.timedelta(days=30))
+ACTIONS: dict[str, tuple[str, Url, Callable[[Matrix], dict], dict[str, int]]] = {
+    # name: (method, url, body, expected status per user). 404: outside the territory; 403: visible, not allowed;
+    # 400: a referenced object is outside the territory (it "does not exist" for this user).
+    "assign-to-grid-A": (
+        "post", _api("assignments"), _assign_body,
+        {"officer_a": 403, "officer_b": 400, "director": 201, "director_s2": 400, "leader": 403, "admin": 201},
+    ),
+    "end-post-b": (
+        "post", _api("assignments", ("assignments", "post_b"), "end"),
+        lambda m: {"ended_on": str(TODAY), "reason": "正常轮岗"},
+        {"officer_a": 404, "officer_b": 403, "director": 200, "director_s2": 404, "leader": 403, "admin": 200},
+    ),
+    "request-departure-post-c": (
+        "post", _api("departure-requests"),
+        lambda m: {"assignment": m.pk("assignments", "post_c"), "leave_on": LATER, "reason": "工作调动"},
+        {"officer_a": 400, "officer_b": 400, "director": 201, "director_s2": 400, "leader": 403, "admin": 201},
+    ),
+    "approve-departure-dep-a": (
+        "post", _api("departure-requests", ("departures", "dep_a"), "approve"), lambda m: {"note": "同意"},
+        {"officer_a": 403, "officer_b": 404, "director": 200, "director_s2": 404, "leader": 403, "admin": 403},
+    ),
+    "reject-departure-dep-a": (
+        "post", _api("departure-requests", ("departures", "dep_a"), "reject"), lambda m: {},
+        {"officer_a": 403, "officer_b": 404, "director": 200, "director_s2": 404, "leader": 403, "admin": 403},
+    ),
+    "request-secondment-staff-b": (
+        "post", _api("secondments"),
+        lambda m: {"staff": m.pk("staff", "staff_b"), "purpose": "专项行动", "destination": "市局",
+                   "starts_on": LATER, "ends_on": str(TODAY + dt.timedelta(days=40))},
+        {"officer_a": 403, "officer_b": 403, "director": 201, "director_s2": 400, "leader": 403, "admin": 201},
+    ),
+    "approve-secondment-sec-b": (
+        "post", _api("secondments", ("secondments", "sec_b"), "approve"), lambda m: {},
+        {"officer_a": 403, "officer_b": 403, "director": 200, "director_s2": 404, "leader": 403, "admin": 403},
+    ),
+    "reject-secondment-sec-b": (
+        "post", _api("secondments", ("secondments", "sec_b"), "reject"), lambda m: {"note": "人手不足"},
+        {"officer_a": 403, "officer_b": 403, "director": 200, "director_s2": 404, "leader": 403, "admin": 403},
+    ),
+    "edit-police-room-R1": (
+        "patch", _api("police-rooms", ("rooms", "R1")), lambda m: {"hours": "08:00-20:00"},
+        {"officer_a": 403, "officer_b": 403, "director": 200, "director_s2": 404, "leader": 403, "admin": 200},
+    ),
+}  # fmt: skip
+ACTION_ROWS = [(action, user) for action, spec in ACTIONS.items() for user in spec[3]]
+
+
+@pytest.mark.parametrize(("action", "user"), ACTION_ROWS, ids=[f"{a}-{u}" for a, u in ACTION_ROWS])
+def test_api_action_matrix(m, action, user):
+    method, url, body, expected = ACTIONS[action]
+    audit_before = AuditEntry.objects.count()
+
+    response = getattr(api_client(m, user), method)(url(m), body(m), format="json")
+
+    assert response.status_code == expected[user], response.content.decode()
+    if response.status_code >= 400:
+        assert_detail(response)
+        assert AuditEntry.objects.count() == audit_before, "a refused action must write nothing"
+    else:
+        assert AuditEntry.objects.filter(actor_id=m.users[user].pk).count() > 0
+        assert AuditEntry.objects.count() > audit_before
+
+
+def test_director_of_s2_cannot_approve_a_departure_of_s1(m):
+    dep_a = m.objects["departures"]["dep_a"]
+
+    response = api_client(m, "director_s2").post(f"/api/v1/departure-requests/{dep_a.pk}/approve/", {})
+
+    assert response.status_code == 404
+    assert_detail(response)
+    dep_a.refresh_from_db()
+    assert dep_a.status == "pending"
+
+
+def test_director_of_s2_cannot_assign_to_a_grid_of_s1(m):
+    staff_d2 = make_staff(m.world.sub_bureau, m.world.s2, StaffKind.AUXILIARY, "许亮")
+    body = {
+        "grid": m.pk("grids", "A"),
+        "staff": staff_d2.pk,
+        "position": "auxiliary",
+        "started_on": str(TODAY),
+    }
+
+    response = api_client(m, "director_s2").post("/api/v1/assignments/", body, format="json")
+
+    assert response.status_code == 400
+    assert_detail(response)
+    assert "辖区" in response.json()["detail"]
+    assert not GridAssignment.objects.filter(staff=staff_d2).exists()
+
+
+# --- pages -----------------------------------------------------------------------------------------------------
+def _page_status(user: str, route: str, resource: str, key: str) -> int:
+    if not sees(user, resource, key):
+        return 404
+    if route == "org:police_room_edit":
+        station = "S1" if key in ("R1", "R2") else "S2"
+        return 200 if station in MANAGES.get(user, set()) else 302  # back to the list with a message
+    if route == "org:staff_photo" and key not in HAS_PHOTO:
+        return 404
+    return 302 if PAGE_DETAILS[route][0] == "post" else 200
+
+
+PAGE_DETAILS: dict[str, tuple[str, str, Callable[[int], str]]] = {
+    # route: (method, resource, URL of an object). The POSTs are sent empty: they must not act, only answer.
+    "org:station_detail": ("get", "stations", lambda pk: f"/org/stations/{pk}/"),
+    "org:grid_detail": ("get", "grids", lambda pk: f"/org/grids/{pk}/"),
+    "org:grid_assign": ("post", "grids", lambda pk: f"/org/grids/{pk}/assign/"),
+    "org:assignment_end": ("get", "assignments", lambda pk: f"/org/assignments/{pk}/end/"),
+    "org:police_room_edit": ("get", "rooms", lambda pk: f"/org/police-rooms/{pk}/edit/"),
+    "org:departure_decide": ("post", "departures", lambda pk: f"/org/departures/{pk}/decide/"),
+    "org:secondment_decide": ("post", "secondments", lambda pk: f"/org/secondments/{pk}/decide/"),
+    "org:staff_detail": ("get", "staff", lambda pk: f"/org/staff/{pk}/"),
+    "org:staff_photo": ("get", "staff", lambda pk: f"/org/staff/{pk}/photo/"),
+}
+HAS_PHOTO = {"staff_c", "staff_e"}
+
+
+@pytest.mark.parametrize("user", VISIBILITY_USERS)
+@pytest.mark.parametrize("route", list(PAGE_DETAILS))
+def test_page_detail_is_404_outside_territory(m, route, user):
+    method, resource, url = PAGE_DETAILS[route]
+    client = page_client(m, user)
+    audit_before = AuditEntry.objects.count()
+
+    statuses = {
+        key: getattr(client, method)(url(m.pk(resource, key))).status_code
+        for key in sorted(EVERYTHING[resource])
+    }
+
+    assert statuses == {key: _page_status(user, route, resource, key) for key in statuses}
+    assert AuditEntry.objects.count() == audit_before
+
+
+@pytest.mark.parametrize("user", SIGNED_IN)
+def test_staff_photo_is_served_privately_to_those_who_see_the_person(m, user):
+    response = page_client(m, user).get(f"/org/staff/{m.pk('staff', 'staff_c')}/photo/")
+
+    if sees(user, "staff", "staff_c"):
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == PNG
+        assert response["Content-Type"] == "image/png"
+        assert "private" in response["Cache-Control"]
+    else:
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize("user", SIGNED_IN)
+def test_new_staff_page_only_for_station_managers(m, user):
+    response = page_client(m, user).get("/org/staff/new/")
+
+    assert response.status_code == (200 if user in MANAGES else 404)
+    if response.status_code == 200:  # the form offers only the stations the user manages
+        offered = {s.pk for s in response.context["form"].fields["station"].queryset}
+        assert m.keys("stations", offered) == MANAGES[user]
+
+
+@pytest.mark.parametrize(("user", "station", "created"), [("director", "S1", True), ("director_s2", "S1", False),
+                                                         ("admin", "S2", True)])  # fmt: skip
+def test_new_staff_only_in_a_managed_station(m, user, station, created):
+    body = {
+        "kind": "auxiliary",
+        "name": "新人",
+        "badge_number": "NEW-0001",
+        "station": m.pk("stations", station),
+    }
+
+    response = page_client(m, user).post("/org/staff/new/", body)
+
+    assert response.status_code == (302 if created else 200)  # 200: the form again, with the error
+    assert (
+        m.world.sub_bureau.staff.filter(badge_number="NEW-0001", station__pk=body["station"]).exists()
+        == created
+    )
+
+
+def _ids(rows) -> list[int]:
+    return [row.pk for row in rows]
+
+
+PAGE_LISTS: dict[str, tuple[str, str, Callable[[Any], list[int]]]] = {
+    # name: (URL, resource, ids shown, read from the template context)
+    "station_list": ("/org/", "stations", lambda ctx: _ids(ctx["stations"])),
+    "grid_list": ("/org/grids/", "grids", lambda ctx: _ids(ctx["page"].object_list)),
+    "police_room_list": ("/org/police-rooms/", "rooms", lambda ctx: _ids(ctx["page"].object_list)),
+    "staff_list": ("/org/staff/", "staff", lambda ctx: _ids(ctx["page"].object_list)),
+    "staffing": ("/org/staffing/", "grids", lambda ctx: [g.grid.pk for s in ctx["board"] for g in s.grids]),
+    "home": ("/", "grids", lambda ctx: [g.grid.pk for s in ctx["board"] for g in s.grids]),
+    "approvals-departures": ("/org/approvals/", "departures", lambda ctx: _ids(ctx["pending_departures"])),
+    "approvals-secondments": ("/org/approvals/", "secondments", lambda ctx: _ids(ctx["pending_secondments"])),
+}
+
+
+@pytest.mark.parametrize("user", VISIBILITY_USERS)
+@pytest.mark.parametrize("page", list(PAGE_LISTS))
+def test_page_list_holds_exactly_the_users_territory(m, page, user):
+    url, resource, shown = PAGE_LISTS[page]
+
+    response = page_client(m, user).get(url)
+
+    assert response.status_code == 200
+    assert m.keys(resource, shown(response.context)) == SEES[user][resource]
+
+
+# Names of what officer A must never learn about: other grids, communities, the other station.
+FOREIGN_NAMES = [
+    "西福第2网格",
+    "东星第1网格",
+    "仁风第1网格",
+    "东星社区",
+    "仁风社区",
+    "清源派出所",
+    "东星警务室",
+]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/org/", "/org/grids/", "/org/police-rooms/", "/org/staff/", "/org/staffing/", "/org/approvals/",
+     "/map/", "/api/v1/", "/api/v1/stations/", "/api/v1/communities/", "/api/v1/grids/",
+     "/api/v1/police-rooms/", "/api/v1/staff/", "/api/v1/assignments/", "/api/v1/departure-requests/",
+     "/api/v1/secondments/", "/api/v1/map/grids.geojson", "/api/v1/map/police-rooms.geojson"],
+)  # fmt: skip
+def test_officer_a_pages_never_name_other_grids(m, url):
+    """Rendered HTML too (filter forms, the browsable API's forms), not only the data behind it."""
+    response = page_client(m, "officer_a").get(url, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert [name for name in FOREIGN_NAMES if name in content] == []
+
+
+def test_officer_a_object_pages_never_name_other_grids(m):
+    client = page_client(m, "officer_a")
+    urls = [f"/org/stations/{m.pk('stations', 'S1')}/", f"/org/grids/{m.pk('grids', 'A')}/",
+            f"/org/assignments/{m.pk('assignments', 'post_a')}/end/",
+            f"/org/staff/{m.pk('staff', 'staff_a')}/", f"/org/staff/{m.pk('staff', 'staff_b')}/",
+            f"/api/v1/grids/{m.pk('grids', 'A')}/", f"/api/v1/police-rooms/{m.pk('rooms', 'R1')}/"]  # fmt: skip
+    for url in urls:
+        response = client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, url
+        content = response.content.decode()
+        assert [name for name in FOREIGN_NAMES if name in content] == [], url
+
+
+def test_map_focus_on_a_foreign_grid_reveals_nothing(m):
+    client = page_client(m, "officer_a")
+
+    assert client.get("/map/", {"grid": m.pk("grids", "B")}).context["focus_bbox"] is None
+    assert client.get("/map/", {"grid": m.pk("grids", "A")}).context["focus_bbox"] is not None
+
+
+def test_cannot_revoke_someone_elses_token(m):
+    response = page_client(m, "officer_b").post(f"/accounts/me/tokens/{m.token.pk}/revoke/")
+
+    assert response.status_code == 404
+    m.token.refresh_from_db()
+    assert m.token.revoked_at is None
+
+
+def test_owner_revokes_own_token(m):
+    response = page_client(m, "officer_a").post(f"/accounts/me/tokens/{m.token.pk}/revoke/")
+
+    assert response.status_code == 302
+    m.token.refresh_from_db()
+    assert m.token.revoked_at is not None
