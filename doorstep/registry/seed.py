@@ -632,19 +632,23 @@ def write_plans(plans: list[HousePlan]) -> None:
         for plan in plans
         for number, _members in plan.households
     ]
-    existing = set(Household.objects.filter(grid_id=grid_id).values_list("id", flat=True))
     importers.insert_rows(Household, households, now)
-    # This grid's new households, in the order they were written (ids grow with each insert).
-    new_ids = sorted(set(Household.objects.filter(grid_id=grid_id).values_list("id", flat=True)) - existing)
+    # Every (house, 户号) of a plan is distinct, so the new households are found by it.
+    household_ids = {
+        (house_id, number): pk
+        for pk, house_id, number in Household.objects.filter(grid_id=grid_id).values_list(
+            "id", "house_id", "household_no"
+        )
+    }
     persons = []
-    it = iter(new_ids)
     for plan in plans:
-        for _number, members in plan.households:
-            household_id = next(it)
+        house_id = house_ids[plan.house["code"]]
+        for number, members in plan.households:
+            household_id = household_ids[(house_id, number)]
             for values in members:
                 person = {
                     **values,
-                    "house_id": house_ids[plan.house["code"]],
+                    "house_id": house_id,
                     "household_id": household_id,
                     "grid_id": grid_id,
                     "name_initials": importers.fast_initials(values["name"]),
