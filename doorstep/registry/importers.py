@@ -720,10 +720,11 @@ def _insert_plan(model: type[Model], vendor: str) -> tuple[str, tuple[Any, ...]]
     # Generated columns (the search keys) are the database's to fill.
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key and not f.generated)
     qn = connection.ops.quote_name
+    table, columns = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
+    if vendor == "postgresql":
+        return f"COPY {table} ({columns}) FROM STDIN", fields
     # Identifiers from the model's own metadata, quoted; every value is a parameter.
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-        qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    )
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     return sql, fields
 
 
@@ -741,7 +742,8 @@ def _adapter(field: Any) -> Callable[[Any], Any] | None:
 
 
 def insert_rows(model: type[Model], rows: list[dict[str, Any]], now: dt.datetime) -> None:
-    """INSERT many rows (attname → value; missing fields take their defaults) with one `executemany`.
+    """INSERT many rows (attname → value; missing fields take their defaults): one `executemany` on SQLite,
+    one COPY on PostgreSQL.
 
     This is what `bulk_create` does, without building a model instance and compiling SQL per object, which
     is most of the cost at 600,000 rows; the rows have been checked like the services check them.
@@ -769,7 +771,13 @@ def insert_rows(model: type[Model], rows: list[dict[str, Any]], now: dt.datetime
             values[pos] = None if value is None else adapt(value)
         params.append(tuple(values))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "postgresql":
+            # COPY: PostgreSQL's bulk path, several times faster than one INSERT per row.
+            with cursor.cursor.copy(sql) as copy:
+                for values in params:
+                    copy.write_row(values)
+        else:  # SQLite prepares the statement once and steps it for every row
+            cursor.executemany(sql, params)
 
 
 def update_rows(model: type[Model], changes: list[tuple[int, dict[str, Any]]], now: dt.datetime) -> None:
