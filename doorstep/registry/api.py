@@ -53,9 +53,11 @@ from doorstep.registry.serializers import (
     PersonRevealRequestSerializer,
     PersonSerializer,
     PersonUpdateSerializer,
+    ReclassRequestSerializer,
     SearchHitSerializer,
     SearchQuerySerializer,
     SearchResultsSerializer,
+    TransferRequestSerializer,
     UnitCreateSerializer,
     UnitSerializer,
     UnitUpdateSerializer,
@@ -357,6 +359,24 @@ class PersonOfConcernViewSet(viewsets.ReadOnlyModelViewSet):
         concern = services.request_delisting(self.get_object(), by=request.user, **data.validated_data)
         return _concern_answer(request, concern)
 
+    @extend_schema(request=ReclassRequestSerializer, responses={200: PersonOfConcernSerializer})
+    @action(detail=True, methods=["post"], url_path="request-reclass")
+    def request_reclass(self, request, pk=None):
+        """转类申请: change the type of a listed person; the station director decides."""
+        data = ReclassRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        concern = services.request_reclass(self.get_object(), by=request.user, **data.validated_data)
+        return _concern_answer(request, concern)
+
+    @extend_schema(request=TransferRequestSerializer, responses={200: PersonOfConcernSerializer})
+    @action(detail=True, methods=["post"], url_path="request-transfer")
+    def request_transfer(self, request, pk=None):
+        """转递申请: the person has moved to another grid; the receiving station's director decides."""
+        data = TransferRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        concern = services.request_transfer(self.get_object(), by=request.user, **data.validated_data)
+        return _concern_answer(request, concern)
+
     def _decide(self, request: Request, approve: bool) -> Response:
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -368,7 +388,8 @@ class PersonOfConcernViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=DecisionSerializer, responses={200: PersonOfConcernSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        """The station director approves the pending listing / delisting / reclassification."""
+        """The station director approves the pending listing / delisting / reclassification / transfer
+        (a transfer: the director of the receiving station)."""
         return self._decide(request, True)
 
     @extend_schema(request=DecisionSerializer, responses={200: PersonOfConcernSerializer})

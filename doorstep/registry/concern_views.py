@@ -18,17 +18,25 @@ from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
 from doorstep.core.errors import ServiceError
-from doorstep.org.territory import get_in_territory
+from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry import privacy, selectors, services
 from doorstep.registry.choices import ConcernStatus, ConcernType
 from doorstep.registry.filtersets import PersonOfConcernFilterSet
-from doorstep.registry.forms import ConcernRequestForm, DecisionForm, DelistForm, ReclassForm, style
+from doorstep.registry.forms import (
+    ConcernRequestForm,
+    DecisionForm,
+    DelistForm,
+    ReclassForm,
+    TransferForm,
+    style,
+)
 from doorstep.registry.views import PER_PAGE, person_page
 
 PENDING = [
     ConcernStatus.LISTING_REQUESTED,
     ConcernStatus.DELISTING_REQUESTED,
     ConcernStatus.RECLASS_REQUESTED,
+    ConcernStatus.TRANSFER_REQUESTED,
 ]
 
 
@@ -81,7 +89,11 @@ def concern_request(request, pk: int):
 def _concern_action(request, pk: int, form_class, call, success: str):
     user = request.user
     _require_concern_role(user)
-    concern = get_in_territory(user, selectors.concerns_for(user), pk=pk)
+    # concerns_for is the scope (it adds the receiving side of a transfer); get_in_territory would narrow
+    # it to the person's grid again.
+    concern = selectors.concerns_for(user).filter(pk=pk).first()
+    if concern is None:
+        raise Http404
     form = form_class(request.POST)
     if form.is_valid():
         try:
@@ -122,6 +134,19 @@ def concern_reclass(request, pk: int):
 
 
 @login_required
+@require_POST
+def concern_transfer(request, pk: int):
+    concern = _concern_action(
+        request,
+        pk,
+        TransferForm,
+        lambda c, data, user: services.request_transfer(c, by=user, **data),
+        _("转递申请已提交，等待接收派出所所长审批"),
+    )
+    return redirect("registry:person_detail", pk=concern.person_id)
+
+
+@login_required
 def concern_approvals(request):
     user = request.user
     _require_concern_role(user)
@@ -130,8 +155,15 @@ def concern_approvals(request):
         selectors.concerns_for(user).filter(status__in=PENDING).order_by("created_at"),
         purpose="重点人员审批",
     )
+    territory = Territory.for_user(user)
     for concern in pending:
         concern.shown_id = privacy.masked("id_number", concern.person.id_number)
+        # The receiving side of a transfer sees the request but not yet the person's record.
+        concern.may_open = territory.whole or concern.person.grid_id in territory.grid_ids
+        deciding_grid = concern.transfer_to if concern.transfer_to_id else concern.person.grid
+        concern.may_decide = (
+            user.role == Role.DIRECTOR and user.station_id == deciding_grid.community.station_id
+        )
         if concern.status == ConcernStatus.RECLASS_REQUESTED and "|" in concern.request_note:
             new_type, concern.note_text = concern.request_note.split("|", 1)
             concern.new_type = ConcernType(new_type).label if new_type in ConcernType.values else new_type
@@ -140,7 +172,7 @@ def concern_approvals(request):
     return render(
         request,
         "registry/concern_approvals.html",
-        {"pending": pending, "is_director": user.role == Role.DIRECTOR, "decision_form": DecisionForm()},
+        {"pending": pending, "decision_form": DecisionForm()},
     )
 
 

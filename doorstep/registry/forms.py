@@ -14,6 +14,7 @@ from django.db import models
 from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.org.models import Grid
 from doorstep.registry import privacy, rules
 from doorstep.registry.choices import ConcernType, PersonCategory
 from doorstep.registry.models import Address, House, Person, Unit
@@ -459,6 +460,17 @@ class DelistForm(StyledForm):
 class ReclassForm(StyledForm):
     concern_type = forms.ChoiceField(label=_("转为类别"), choices=ConcernType.choices)
     reason = forms.CharField(label=_("转类理由"), max_length=250)
+
+
+class TransferForm(StyledForm):
+    to_grid = forms.ModelChoiceField(
+        label=_("转递至网格"),
+        queryset=Grid.objects.select_related("community__station").order_by(
+            "community__station__name", "community__name", "name"
+        ),
+        error_messages={"required": _("请选择接收的网格"), "invalid_choice": _("请选择接收的网格")},
+    )
+    reason = forms.CharField(label=_("转递理由"), max_length=300)
 
 
 class DecisionForm(StyledForm):

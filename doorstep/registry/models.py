@@ -284,6 +284,15 @@ class PersonOfConcern(TimeStampedModel):
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("申请人")
     )
     request_note = models.CharField(_("申请说明"), max_length=300, blank=True)
+    transfer_to = models.ForeignKey(
+        "org.Grid",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("转递至网格"),
+        help_text=_("转递申请中：接收管控的网格，由其所属派出所所长审批接收"),
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         models.PROTECT,

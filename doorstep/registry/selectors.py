@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from doorstep.org.territory import Territory
+from doorstep.registry.choices import ConcernStatus
 from doorstep.registry.models import (
     Address,
     ColourChange,
@@ -57,8 +58,16 @@ def concerns_for(user: Any) -> QuerySet[PersonOfConcern]:
     show with `read_concerns` (the queryset itself is lazy and logs nothing)."""
     if not may_see_concerns(user):
         return PersonOfConcern.objects.none()
-    return Territory.for_user(user).filter(
-        PersonOfConcern.objects.select_related("person", "person__grid", "requested_by", "decided_by")
+    qs = PersonOfConcern.objects.select_related(
+        "person", "person__grid__community", "transfer_to__community__station", "requested_by", "decided_by"
+    )
+    territory = Territory.for_user(user)
+    if territory.whole:
+        return qs
+    grids = territory.ids_at("grid")
+    # A transfer is seen by the receiving side too, which must decide it.
+    return qs.filter(
+        Q(person__grid_id__in=grids) | Q(status=ConcernStatus.TRANSFER_REQUESTED, transfer_to_id__in=grids)
     )
 
 

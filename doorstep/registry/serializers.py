@@ -398,6 +398,7 @@ class PersonOfConcernSerializer(serializers.ModelSerializer):
     grid_name = serializers.CharField(source="person.grid.name", read_only=True)
     requested_by_name = serializers.StringRelatedField(source="requested_by")
     decided_by_name = serializers.StringRelatedField(source="decided_by", allow_null=True)
+    transfer_to_name = serializers.CharField(source="transfer_to.name", read_only=True, allow_null=True)
 
     class Meta:
         model = PersonOfConcern
@@ -416,6 +417,8 @@ class PersonOfConcernSerializer(serializers.ModelSerializer):
             "requested_by",
             "requested_by_name",
             "request_note",
+            "transfer_to",
+            "transfer_to_name",
             "decided_by",
             "decided_by_name",
             "decided_at",
@@ -430,6 +433,18 @@ class ListingRequestSerializer(serializers.Serializer):
 
 
 class DelistingRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class ReclassRequestSerializer(serializers.Serializer):
+    concern_type = serializers.ChoiceField(choices=ConcernType.choices)
+    reason = serializers.CharField(max_length=250)
+
+
+class TransferRequestSerializer(serializers.Serializer):
+    """The receiving grid may be anywhere in the sub-bureau (the person has moved out of the territory)."""
+
+    to_grid = serializers.PrimaryKeyRelatedField(queryset=Grid.objects.all())
     reason = serializers.CharField(max_length=300)
 
 

@@ -331,19 +331,36 @@ def person_problems(person: Person) -> dict[str, str]:
     return problems
 
 
-def _prepare_person(person: Person) -> None:
+def _prepare_person(person: Person, by: Any = None) -> None:
     if person.id_number:
         person.id_number = person.id_number.upper()
     problems = person_problems(person)
     if person.id_number and "id_number" not in problems:
         other = Person.objects.filter(id_number=person.id_number).exclude(pk=person.pk).first()
         if other is not None:
-            problems["id_number"] = _("该公民身份号码已登记为%(category)s（%(name)s）") % {
-                "category": other.get_category_display(),
-                "name": other.name,
-            }
+            problems["id_number"] = _duplicate_message(
+                other,
+                _("该公民身份号码已登记为%(category)s（%(name)s）"),
+                _("该公民身份号码已在其他辖区登记为%(category)s"),
+                by,
+            )
         person.birth_date = birth_date_of(person.id_number)
         person.gender = gender_of(person.id_number)
+    if person.category == PersonCategory.FOREIGN and "document_number" not in problems:
+        other = (
+            Person.objects.filter(
+                category=PersonCategory.FOREIGN,
+                nationality=person.nationality,
+                document_type=person.document_type,
+                document_number=person.document_number,
+            )
+            .exclude(pk=person.pk)
+            .first()
+        )
+        if other is not None:
+            problems["document_number"] = _duplicate_message(
+                other, _("该证件已登记为境外人员（%(name)s）"), _("该证件已在其他辖区登记为境外人员"), by
+            )
     if problems:
         field, message = next(iter(problems.items()))
         raise ServiceError(message, code=field)
@@ -357,6 +374,15 @@ def _prepare_person(person: Person) -> None:
     if person.house_id:
         person.grid_id = person.house.grid_id
     person.name_initials = initials(person.name)
+
+
+def _duplicate_message(other: Person, here: str, elsewhere: str, by: Any) -> str:
+    """Who already holds an identity: named only when the writer may see that person (no leak across
+    territories)."""
+    category = other.get_category_display()
+    if by is None or Territory.for_user(by).contains(other):
+        return here % {"category": category, "name": other.name}
+    return elsewhere % {"category": category}
 
 
 def _recolour_for(*household_ids: int | None, trigger: str) -> None:
@@ -373,9 +399,11 @@ def create_person(*, grid: Grid | int | None = None, by: Any = None, **fields: A
         person.grid = _grid(grid)
     elif person.house_id is None and person.household_id is None:
         raise ServiceError(_("请指定现住房屋或网格"))
-    _prepare_person(person)
+    _prepare_person(person, by)
     require_writer(by, _grid(person.grid_id))
     person.save()
+    if person.household_id and person.relation_to_head == "户主":
+        Household.objects.filter(pk=person.household_id).update(head=person)
     _recolour_for(person.household_id, trigger="registry.create_person")
     record_change(by, "registry.create_person", person)
     return person
@@ -388,7 +416,7 @@ def update_person(person: Person, *, by: Any, **changes: Any) -> Person:
     before = snapshot(person)
     old_household = person.household_id
     _apply(person, changes, PERSON_FIELDS)
-    _prepare_person(person)
+    _prepare_person(person, by)
     require_writer(by, _grid(person.grid_id))  # moving a person needs rights on the new grid too
     person.save()
     _recolour_for(old_household, person.household_id, trigger="registry.update_person")
@@ -543,13 +571,55 @@ def request_reclass(concern: PersonOfConcern, *, concern_type: str, reason: str,
 
 
 @transaction.atomic
-def decide_concern(concern: PersonOfConcern, *, approve: bool, note: str = "", by: Any) -> PersonOfConcern:
-    """The station director approves or rejects a pending listing, delisting or reclassification."""
+def request_transfer(
+    concern: PersonOfConcern, *, to_grid: Grid | int, reason: str, by: Any
+) -> PersonOfConcern:
+    """转递申请 (status 5): a listed person has moved to another grid (usually another station's); the
+    management passes there once the receiving station's director accepts. Both sides see the request."""
     concern = PersonOfConcern.objects.select_for_update().select_related("person").get(pk=concern.pk)
-    require_director(by, _concern_grid(concern.person))
+    require_concern_role(by)
+    require_writer(by, _concern_grid(concern.person))
+    to_grid = _grid(to_grid)
+    if concern.status != ConcernStatus.LISTED:
+        raise RuleViolation(_("只有已列管的人员可以申请转递"), code="not_listed")
+    if to_grid.pk == concern.person.grid_id:
+        raise ServiceError(_("转递的接收网格不能是该人员现在的网格"), code="to_grid")
+    if not reason.strip():
+        raise ServiceError(_("请填写转递理由（如迁往何处）"))
+    before = snapshot(concern)
+    concern.status, concern.transfer_to = ConcernStatus.TRANSFER_REQUESTED, to_grid
+    concern.request_note, concern.requested_by = reason[:300], by
+    concern.save()
+    record_change(by, "registry.request_transfer", concern, before=before)
+    return concern
+
+
+def _move_to_grid(person: Person, grid: Grid, by: Any) -> int | None:
+    """The person now lives in `grid` at an address its officers will register: out of the old household."""
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    before, old_household = snapshot(person), person.household_id
+    Household.objects.filter(head=person).update(head=None)
+    person.grid, person.house, person.household, person.relation_to_head = grid, None, None, ""
+    person.save()
+    record_change(by, "registry.transfer_person", person, before=before)
+    return old_household
+
+
+@transaction.atomic
+def decide_concern(concern: PersonOfConcern, *, approve: bool, note: str = "", by: Any) -> PersonOfConcern:
+    """The station director approves or rejects a pending listing, delisting, reclassification or transfer
+    (a transfer is decided by the director of the receiving station)."""
+    concern = PersonOfConcern.objects.select_for_update().select_related("person").get(pk=concern.pk)
+    transferring = concern.status == ConcernStatus.TRANSFER_REQUESTED and concern.transfer_to_id
+    require_director(by, _grid(concern.transfer_to_id) if transferring else _concern_grid(concern.person))
     before = snapshot(concern)
     today = timezone.localdate()
-    if concern.status == ConcernStatus.LISTING_REQUESTED:
+    old_household = concern.person.household_id
+    if transferring:
+        if approve:
+            old_household = _move_to_grid(concern.person, _grid(concern.transfer_to_id), by)
+        concern.status, concern.transfer_to = ConcernStatus.LISTED, None
+    elif concern.status == ConcernStatus.LISTING_REQUESTED:
         # A rejected listing request never managed the person: it ends as 已撤管 without a listing date.
         concern.status = ConcernStatus.LISTED if approve else ConcernStatus.DELISTED
         concern.listed_on = today if approve else None
@@ -568,7 +638,7 @@ def decide_concern(concern: PersonOfConcern, *, approve: bool, note: str = "", b
     record_change(
         by, "registry.approve_concern" if approve else "registry.reject_concern", concern, before=before
     )
-    _recolour_for(concern.person.household_id, trigger="registry.decide_concern")
+    _recolour_for(old_household, trigger="registry.decide_concern")
     return concern
 
 

@@ -38,6 +38,7 @@ urlpatterns = [
     path("concerns/approvals/", concern_views.concern_approvals, name="concern_approvals"),
     path("concerns/<int:pk>/delist/", concern_views.concern_delist, name="concern_delist"),
     path("concerns/<int:pk>/reclass/", concern_views.concern_reclass, name="concern_reclass"),
+    path("concerns/<int:pk>/transfer/", concern_views.concern_transfer, name="concern_transfer"),
     path("concerns/<int:pk>/decide/", concern_views.concern_decide, name="concern_decide"),
     path("todo/", views.todo, name="todo"),
     path("search/", views.search_page, name="search"),

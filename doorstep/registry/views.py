@@ -47,6 +47,7 @@ from doorstep.registry.forms import (
     PersonForm,
     ReclassForm,
     RevealForm,
+    TransferForm,
     UnitForm,
     VisitForm,
     style,
@@ -564,6 +565,7 @@ def person_page(request, person, *, revealed=None, reveal_form=None, concern_for
         context["concern_form"] = concern_form or ConcernRequestForm()
         context["delist_form"] = DelistForm()
         context["reclass_form"] = ReclassForm()
+        context["transfer_form"] = TransferForm()
         context["listed"] = ConcernStatus.LISTED
     return _private(render(request, "registry/person_detail.html", context, status=status))
 

@@ -339,6 +339,7 @@ PAGES: dict[str, tuple[str, Url]] = {
     "registry:concern_approvals": ("get", lambda m: "/registry/concerns/approvals/"),
     "registry:concern_delist": ("post", lambda m: "/registry/concerns/1/delist/"),
     "registry:concern_reclass": ("post", lambda m: "/registry/concerns/1/reclass/"),
+    "registry:concern_transfer": ("post", lambda m: "/registry/concerns/1/transfer/"),
     "registry:concern_decide": ("post", lambda m: "/registry/concerns/1/decide/"),
     "registry:todo": ("get", lambda m: "/registry/todo/"),
     "registry:search": ("get", lambda m: "/registry/search/"),

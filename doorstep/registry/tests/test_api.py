@@ -326,6 +326,10 @@ ACTIONS: dict[str, tuple[str, Any, Any, dict[str, int]]] = {
                          "leader": 403, "officer_b": 404, "director_s2": 404, "anonymous": 401}),
     "request-delisting": ("post", lambda r: f"/api/v1/concerns/{r.places['A'].concern.pk}/request-delisting/",
                           lambda r: {"reason": "戒毒满三年，表现良好"}, CONCERN_ACT),
+    "request-reclass": ("post", lambda r: f"/api/v1/concerns/{r.places['A'].concern.pk}/request-reclass/",
+                        lambda r: {"concern_type": "petition", "reason": "转为重点上访"}, CONCERN_ACT),
+    "request-transfer": ("post", lambda r: f"/api/v1/concerns/{r.places['A'].concern.pk}/request-transfer/",
+                         lambda r: {"to_grid": r.world.grid_d.pk, "reason": "迁往仁风社区"}, CONCERN_ACT),
     "approve-concern": ("post", lambda r: f"/api/v1/concerns/{r.pending_a.pk}/approve/",
                         lambda r: {"note": "同意列管"}, CONCERN_DECIDE),
     "reject-concern": ("post", lambda r: f"/api/v1/concerns/{r.pending_a.pk}/reject/",
@@ -795,3 +799,30 @@ def test_browsable_api_never_names_other_grids(r, client_for, resource):
     assert response.status_code == 200
     content = response.content.decode()
     assert [name for name in foreign if name in content] == []
+
+
+def test_reclass_and_transfer_through_the_api(r, api_for):
+    officer, director = api_for(r.world.officer_a), api_for(r.world.director)
+    concern = services.request_listing(
+        r.reg.spouse, concern_type="petition", reason="越级上访", by=r.world.officer_a
+    )
+    services.decide_concern(concern, approve=True, by=r.world.director)
+    url = f"/api/v1/concerns/{concern.pk}"
+
+    reclass = officer.post(
+        f"{url}/request-reclass/", {"concern_type": "drugs", "reason": "查获吸毒"}, format="json"
+    )
+    director.post(f"{url}/approve/", {}, format="json")
+    bad = officer.post(f"{url}/request-transfer/", {"to_grid": 999999, "reason": "迁出"}, format="json")
+    transfer = officer.post(f"{url}/request-transfer/", {"to_grid": r.world.grid_d.pk, "reason": "迁出"},
+                            format="json")  # fmt: skip
+    by_sender = director.post(f"{url}/approve/", {}, format="json")
+    by_receiver = api_for(r.world.director_s2).post(f"{url}/approve/", {}, format="json")
+
+    assert reclass.status_code == 200 and reclass.json()["status"] == ConcernStatus.RECLASS_REQUESTED
+    assert bad.status_code == 400 and "to_grid" in bad.json()["errors"]
+    assert transfer.json()["status"] == ConcernStatus.TRANSFER_REQUESTED
+    assert transfer.json()["transfer_to_name"] == r.world.grid_d.name
+    assert by_sender.status_code == 403 and "所长" in by_sender.json()["detail"]
+    assert by_receiver.status_code == 200
+    assert by_receiver.json()["concern_type"] == "drugs" and by_receiver.json()["grid"] == r.world.grid_d.pk

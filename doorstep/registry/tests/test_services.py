@@ -9,7 +9,7 @@ from doorstep.core.errors import NotAllowed, ServiceError
 from doorstep.registry import services
 from doorstep.registry.choices import ConcernStatus, Occupancy, PermitType, PersonCategory
 from doorstep.registry.models import ColourChange, Household, Person
-from doorstep.registry.tests.conftest import make_house
+from doorstep.registry.tests.conftest import make_house, new_id
 
 
 def test_new_household_is_green_and_due_in_three_months(reg):
@@ -143,3 +143,80 @@ def test_credit_code_checked(world):
         key_level="2",
     )
     assert unit.is_key and unit.grid_id == world.grid_a.pk
+
+
+def _listed(reg, world):
+    concern = services.request_listing(reg.head, concern_type="drugs", reason="吸毒前科", by=world.officer_a)
+    return services.decide_concern(concern, approve=True, by=world.director)
+
+
+def test_transfer_is_decided_by_the_receiving_director_and_moves_the_person(reg, world):
+    concern = _listed(reg, world)
+    concern = services.request_transfer(
+        concern, to_grid=world.grid_d, reason="迁往仁风社区居住", by=world.officer_a
+    )
+    assert concern.status == ConcernStatus.TRANSFER_REQUESTED
+    reg.household.refresh_from_db()
+    assert reg.household.colour == "red"  # still managed here while the transfer waits
+    with pytest.raises(NotAllowed):
+        services.decide_concern(concern, approve=True, by=world.director)  # the sending director
+
+    concern = services.decide_concern(concern, approve=True, by=world.director_s2)
+
+    head = Person.objects.get(pk=reg.head.pk)
+    reg.household.refresh_from_db()
+    assert concern.status == ConcernStatus.LISTED and concern.transfer_to_id is None
+    assert (head.grid_id, head.household_id, head.house_id) == (world.grid_d.pk, None, None)
+    assert reg.household.head_id is None and reg.household.colour == "green"
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"registry.request_transfer", "registry.transfer_person", "registry.approve_concern"} <= actions
+
+
+def test_rejected_transfer_leaves_everything_in_place(reg, world):
+    concern = services.request_transfer(
+        _listed(reg, world), to_grid=world.grid_d, reason="迁出", by=world.officer_a
+    )
+
+    concern = services.decide_concern(concern, approve=False, note="未核实到新住址", by=world.director_s2)
+
+    assert concern.status == ConcernStatus.LISTED and concern.transfer_to_id is None
+    assert Person.objects.get(pk=reg.head.pk).household_id == reg.household.pk
+
+
+def test_transfer_needs_a_listed_person_another_grid_and_a_reason(reg, world):
+    pending = services.request_listing(reg.head, concern_type="drugs", reason="吸毒前科", by=world.officer_a)
+    with pytest.raises(ServiceError, match="只有已列管"):
+        services.request_transfer(pending, to_grid=world.grid_d, reason="迁出", by=world.officer_a)
+    concern = services.decide_concern(pending, approve=True, by=world.director)
+    with pytest.raises(ServiceError, match="不能是该人员现在的网格"):
+        services.request_transfer(concern, to_grid=world.grid_a, reason="迁出", by=world.officer_a)
+    with pytest.raises(ServiceError, match="转递理由"):
+        services.request_transfer(concern, to_grid=world.grid_d, reason=" ", by=world.officer_a)
+    with pytest.raises(NotAllowed):
+        services.request_transfer(concern, to_grid=world.grid_d, reason="迁出", by=world.officer_b)
+
+
+def test_duplicate_id_names_the_holder_only_inside_the_territory(reg, world):
+    with pytest.raises(ServiceError, match="张三"):
+        services.create_person(name="重复", id_number=reg.head.id_number, category="01", grid=world.grid_a,
+                               by=world.officer_a)  # fmt: skip
+    with pytest.raises(ServiceError) as caught:
+        services.create_person(name="重复", id_number=reg.head.id_number, category="01", grid=world.grid_b,
+                               by=world.officer_b)  # fmt: skip
+    assert "其他辖区" in str(caught.value) and "张三" not in str(caught.value)
+
+
+def test_one_foreigner_per_document_gets_a_chinese_message(world):
+    fields = {"category": "04", "nationality": "USA", "document_type": "护照", "document_number": "P1234567"}
+    services.create_person(name="约翰", grid=world.grid_a, by=world.officer_a, **fields)
+    with pytest.raises(ServiceError, match="该证件已登记为境外人员（约翰）") as caught:
+        services.create_person(name="约翰二", grid=world.grid_a, by=world.officer_a, **fields)
+    assert caught.value.code == "document_number"
+
+
+def test_create_person_as_head_sets_the_household_head(reg, world):
+    household = services.create_household(house=reg.house, household_no="350503002")
+    head = services.create_person(name="王五", id_number=new_id(), category="01", household=household,
+                                  relation_to_head="户主", by=world.officer_a)  # fmt: skip
+    household.refresh_from_db()
+    assert household.head_id == head.pk

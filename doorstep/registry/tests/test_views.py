@@ -668,3 +668,40 @@ def test_rule_editor_saves_and_reports_the_changes(reg, world, client_for):
     assert reg.household.colour == "green"
     body = client_for(world.officer_a).get(f"/registry/households/{reg.household.pk}/").content.decode()
     assert "1人人户不一致（扣1分）" in body and "绿色·放心户" in body
+
+
+def test_transfer_through_the_pages_reaches_the_receiving_director(reg, world, client_for):
+    concern = services.request_listing(reg.head, concern_type="drugs", reason="吸毒前科", by=world.officer_a)
+    services.decide_concern(concern, approve=True, by=world.director)
+    officer = client_for(world.officer_a)
+    page = officer.get(f"/registry/persons/{reg.head.pk}/").content.decode()
+    assert "申请转递" in page and world.grid_d.name in page
+
+    response = officer.post(f"/registry/concerns/{concern.pk}/transfer/", {"to_grid": "", "reason": "迁出"},
+                            follow=True)  # fmt: skip
+    assert "请选择接收的网格" in response.content.decode()
+    officer.post(
+        f"/registry/concerns/{concern.pk}/transfer/", {"to_grid": world.grid_d.pk, "reason": "迁往仁风"}
+    )
+    concern.refresh_from_db()
+    assert concern.status == ConcernStatus.TRANSFER_REQUESTED and concern.transfer_to_id == world.grid_d.pk
+
+    # The sending director sees it without a decision button; the receiving one decides, without a link to
+    # a record that is not theirs yet.
+    sending = client_for(world.director).get("/registry/concerns/approvals/")
+    assert (
+        "迁往仁风" in sending.content.decode()
+        and f"concerns/{concern.pk}/decide/" not in sending.content.decode()
+    )
+    receiving = client_for(world.director_s2).get("/registry/concerns/approvals/").content.decode()
+    assert "迁往仁风" in receiving and f"concerns/{concern.pk}/decide/" in receiving
+    assert f"/registry/persons/{reg.head.pk}/" not in receiving
+    decided = client_for(world.director_s2).post(
+        f"/registry/concerns/{concern.pk}/decide/", {"decision": "approve"}, follow=True
+    )
+    assert "审批已完成" in decided.content.decode(), decided.content.decode()[-3000:]
+
+    concern.refresh_from_db()
+    assert concern.status == ConcernStatus.LISTED and concern.person.grid_id == world.grid_d.pk
+    assert client_for(world.officer_a).get(f"/registry/persons/{reg.head.pk}/").status_code == 404
+    assert client_for(world.director_s2).get(f"/registry/persons/{reg.head.pk}/").status_code == 200
