@@ -121,6 +121,16 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Map tiles (core.tilecache): shared through Redis when there is one, so every process sees an invalidation;
+# in-process otherwise, and always in tests (parallel test databases reuse ids: a shared cache would mix them).
+if REDIS_URL and DOORSTEP_ENV != "test":
+    CACHES["tiles"] = {**CACHES["default"], "KEY_PREFIX": "doorstep"}
+else:
+    CACHES["tiles"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "tiles",
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
 
 # --- accounts and sessions ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

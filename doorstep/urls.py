@@ -2,7 +2,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from doorstep.maps.api import GridLayerView, PoliceRoomLayerView
+from doorstep.maps.api import (
+    GridLayerView,
+    HouseGeoJSONView,
+    HouseSummaryView,
+    HouseTileView,
+    PoliceRoomLayerView,
+    UnitLayerView,
+)
 from doorstep.org import api as org_api
 from doorstep.registry import api as registry_api
 
@@ -27,6 +34,10 @@ router.register("search", registry_api.SearchViewSet, basename="search")
 api_patterns = [
     path("map/grids.geojson", GridLayerView.as_view(), name="map-grids"),
     path("map/police-rooms.geojson", PoliceRoomLayerView.as_view(), name="map-police-rooms"),
+    path("map/tiles/houses/<int:z>/<int:x>/<int:y>.mvt", HouseTileView.as_view(), name="map-house-tile"),
+    path("map/houses/summary/", HouseSummaryView.as_view(), name="map-house-summary"),
+    path("map/houses.geojson", HouseGeoJSONView.as_view(), name="map-houses"),
+    path("map/units.geojson", UnitLayerView.as_view(), name="map-units"),
     *router.urls,
 ]
 

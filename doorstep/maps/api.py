@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Max, Min
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from doorstep.maps import tiles
 from doorstep.org import selectors
+from doorstep.org.territory import Territory
+from doorstep.registry import selectors as registry_selectors
+from doorstep.registry.choices import Colour, UnitType
+from doorstep.registry.filtersets import HouseFilterSet
+from doorstep.registry.models import House
 
 
 def feature_collection(features: list[dict]) -> dict:
@@ -63,6 +74,178 @@ class PoliceRoomLayerView(APIView):
                         },
                     }
                     for r in rooms
+                ]
+            )
+        )
+
+
+# --- houses: vector tiles, their summary, and a bounded GeoJSON ------------------------------------------
+def _filter_parameters() -> list[OpenApiParameter]:
+    """The house list's filters, documented for the map endpoints that take them."""
+    types = {"grid": int, "community": int, "station": int, "overdue": bool}
+    return [
+        OpenApiParameter(name, types.get(name, str), description=str(f.label or name))
+        for name, f in HouseFilterSet.base_filters.items()
+    ]
+
+
+def _house_filters(request) -> HouseFilterSet:
+    qs = Territory.for_user(request.user).filter(House.objects.order_by())
+    return HouseFilterSet(request.GET, queryset=qs, request=request)
+
+
+def _bad_filters(filterset: HouseFilterSet) -> Response:
+    errors = {field: [str(e) for e in errs] for field, errs in filterset.errors.items()}
+    detail = "；".join(f"{field}: {msgs[0]}" for field, msgs in errors.items())
+    return Response({"detail": detail, "errors": errors}, status=400)
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """Tiles are bytes whatever the client asks for (MapLibre sends its own Accept); errors are JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class HouseTileView(APIView):
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        parameters=_filter_parameters(),
+        responses={(200, "application/vnd.mapbox-vector-tile"): OpenApiTypes.BINARY},
+        summary="房屋矢量瓦片（MVT，z13–18）",
+    )
+    def get(self, request, z: int, x: int, y: int):
+        """The user's houses as a Mapbox vector tile (layer `houses`): footprints with colour, floors,
+        occupancy, grid and due date from zoom 15, colour counts per cell at zoom 13–14.
+
+        Query parameters are the house list's filters (colour, occupancy, grid, community, station, overdue …).
+        Answers with an ETag; a matching If-None-Match gets 304 without a body. A tile outside z13–18 or the
+        pyramid is 404.
+        """
+        try:
+            box = tiles.TileBox.of(z, x, y)
+        except tiles.TileError as exc:
+            return Response({"detail": str(exc)}, status=404)
+        filterset = _house_filters(request)
+        if not filterset.is_valid():
+            return _bad_filters(filterset)
+        data, etag = tiles.cached_tile(
+            filterset.qs,
+            box,
+            scope=tiles.scope_key(Territory.for_user(request.user)),
+            filters=tiles.filter_key(filterset.form.cleaned_data),
+        )
+        quoted = f'"{etag}"'
+        if request.headers.get("If-None-Match") == quoted:
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
+        response["ETag"] = quoted
+        # Territory-scoped: only the user's own browser may keep it, and must revalidate (cheap: 304).
+        response["Cache-Control"] = "private, no-cache"
+        return response
+
+
+class HouseSummaryView(APIView):
+    @extend_schema(
+        parameters=_filter_parameters(),
+        responses={200: OpenApiTypes.OBJECT},
+        summary="地图房屋统计：按筛选条件的房屋数、分色数与范围",
+    )
+    def get(self, request):
+        """The count beside the map: how many houses the current filters show, by colour, and their extent."""
+        filterset = _house_filters(request)
+        if not filterset.is_valid():
+            return _bad_filters(filterset)
+        qs = filterset.qs
+        colours = {c: 0 for c in Colour.values}
+        for colour, n in qs.values_list("colour").annotate(n=Count("id")).order_by():
+            colours[colour] = n
+        extent = qs.aggregate(w=Min("lng"), s=Min("lat"), e=Max("lng"), n=Max("lat"))
+        bounds = [extent["w"], extent["s"], extent["e"], extent["n"]] if extent["w"] is not None else None
+        return Response({"count": sum(colours.values()), "colours": colours, "bounds": bounds})
+
+
+GEOJSON_LIMIT = 20000
+
+
+class HouseGeoJSONView(APIView):
+    @extend_schema(
+        parameters=_filter_parameters(),
+        responses={200: OpenApiTypes.OBJECT},
+        summary="房屋轮廓（GeoJSON，须带 bbox，最多 20000 个）",
+    )
+    def get(self, request):
+        """Houses in `bbox=west,south,east,north` as GeoJSON (for GIS exchange and the tile benchmark's
+        comparison); the map itself uses the vector tiles. More than 20,000 houses in the box: 400."""
+        try:
+            west, south, east, north = (float(v) for v in request.GET.get("bbox", "").split(","))
+            if not (west < east and south < north):
+                raise ValueError
+        except ValueError:
+            return Response({"detail": _("请提供 bbox=西,南,东,北（经纬度）")}, status=400)
+        filterset = _house_filters(request)
+        if not filterset.is_valid():
+            return _bad_filters(filterset)
+        qs = filterset.qs.filter(lng__gte=west, lng__lt=east, lat__gte=south, lat__lt=north)
+        rows = list(
+            qs.values_list(
+                "id", "lng", "lat", "footprint", "colour", "floors", "occupancy", "grid_id", "next_visit_due"
+            )[: GEOJSON_LIMIT + 1]
+        )
+        if len(rows) > GEOJSON_LIMIT:
+            return Response({"detail": _("范围内房屋超过 20000 个，请缩小范围")}, status=400)
+        features = [
+            {
+                "type": "Feature",
+                "id": pk,
+                "geometry": {"type": "Polygon", "coordinates": [list(tiles._ring_of(fp, lng, lat))]},
+                "properties": {
+                    "colour": colour,
+                    "floors": floors,
+                    "occupancy": occupancy,
+                    "grid": grid_id,
+                    "due": tiles._due(due),
+                },
+            }
+            for pk, lng, lat, fp, colour, floors, occupancy, grid_id, due in rows
+        ]
+        return Response(feature_collection(features))
+
+
+class UnitLayerView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="实有单位与重点单位位置（GeoJSON）")
+    def get(self, request):
+        """Units of the territory at their address (a few thousand at district scale: one small GeoJSON)."""
+        rows = (
+            registry_selectors.units_for(request.user)
+            .select_related(None)
+            .exclude(address__lng__isnull=True)
+            .order_by("-is_key", "name")
+            .values_list("id", "name", "unit_type", "is_key", "key_level", "address__lng", "address__lat")
+        )
+        types = dict(UnitType.choices)
+        return Response(
+            feature_collection(
+                [
+                    {
+                        "type": "Feature",
+                        "id": pk,
+                        "geometry": {"type": "Point", "coordinates": [lng, lat]},
+                        "properties": {
+                            "id": pk,
+                            "name": name,
+                            "type": str(types.get(unit_type, unit_type)),
+                            "key": is_key,
+                            "level": key_level,
+                        },
+                    }
+                    for pk, name, unit_type, is_key, key_level, lng, lat in rows
                 ]
             )
         )

@@ -5,7 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from doorstep.maps import tiles
 from doorstep.org import selectors
+from doorstep.registry.choices import Colour, Occupancy
 
 GLYPH_FONT = "Noto Sans Regular"
 
@@ -49,5 +51,11 @@ def map_page(request):
             "center": list(settings.MAP_CENTER),
             "focus_bbox": bbox,
             "glyph_font": GLYPH_FONT,
+            "grids": grids.order_by("community__station__name", "community__name", "name"),
+            "colours": Colour.choices,
+            "occupancies": Occupancy.choices,
+            "tile_zooms": (tiles.MIN_ZOOM, tiles.MAX_ZOOM, tiles.POLYGON_MIN_ZOOM),
+            # The GeoJSON variant exists for the tile benchmark's comparison (bench/map_render.py).
+            "house_source": "geojson" if request.GET.get("houses") == "geojson" else "tiles",
         },
     )

@@ -168,3 +168,11 @@ class RiskLevel(models.TextChoices):
     HIGH = "high", _("高")
     MEDIUM = "medium", _("中")
     LOW = "low", _("低")
+
+
+class CoordinateSystem(models.TextChoices):
+    """坐标系 of an imported file's longitudes and latitudes; they are stored as WGS-84 (DOMAIN.md)."""
+
+    WGS84 = "wgs84", _("WGS-84")
+    GCJ02 = "gcj02", _("GCJ-02（高德、腾讯）")
+    BD09 = "bd09", _("BD-09（百度）")

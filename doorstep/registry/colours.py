@@ -12,14 +12,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from doorstep.core import tilecache
 from doorstep.registry import rules
 from doorstep.registry.choices import ConcernStatus, ConcernType, Occupancy, PermitType, PersonCategory
 from doorstep.registry.models import ColourChange, ColourRuleSet, House, Household, Person, PersonOfConcern
 
 CHUNK = 2000
+MAP_BULK = 500  # more houses changed than this: every map tile is stale, not region by region
 LISTED = [
     ConcernStatus.LISTED,
     ConcernStatus.DELISTING_REQUESTED,
@@ -172,6 +175,7 @@ def recolour_houses(
     """A house takes the worst colour of its households; an empty house is judged on the house alone."""
     params = params or active_params()
     today = today or timezone.localdate()
+    moved: list[tuple[float | None, float | None]] = []
     for chunk in _chunks(sorted(set(house_ids))):
         by_house: dict[int, list[tuple[str, list[str]]]] = defaultdict(list)
         for house_id, colour, reasons in Household.objects.filter(house_id__in=chunk).values_list(
@@ -189,6 +193,8 @@ def recolour_houses(
             signed_on,
             next_visit_due,
             last_visit_at,
+            lng,
+            lat,
         ) in House.objects.filter(id__in=chunk).values_list(
             "id",
             "grid_id",
@@ -199,6 +205,8 @@ def recolour_houses(
             "responsibility_signed_on",
             "next_visit_due",
             "last_visit_at",
+            "lng",
+            "lat",
         ):
             if by_house.get(hid):
                 colour = rules.worst([c for c, _ in by_house[hid]])
@@ -228,8 +236,18 @@ def recolour_houses(
                     )
                 )
             updates.append((hid, colour, reasons, next_due(last_visit_at, colour, params, today)))
+            moved.append((lng, lat))
         _write_verdicts(House, updates)
         ColourChange.objects.bulk_create(history, batch_size=500)
+    _map_changed(moved)
+
+
+def _map_changed(points: list[tuple[float | None, float | None]]) -> None:
+    """The houses at these points have a new colour or due date: their map tiles, after commit."""
+    if len(points) > MAP_BULK:
+        transaction.on_commit(tilecache.bump_all)
+    elif points:
+        transaction.on_commit(lambda: tilecache.bump_points(points))
 
 
 def recolour_all(*, trigger: str, params: dict[str, Any] | None = None) -> int:

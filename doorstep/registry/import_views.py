@@ -36,6 +36,7 @@ from django.views.decorators.http import require_POST
 from doorstep.accounts.models import User
 from doorstep.core.errors import ServiceError
 from doorstep.registry import exporters, importers, services
+from doorstep.registry.choices import CoordinateSystem
 from doorstep.registry.filtersets import (
     AddressFilterSet,
     HouseFilterSet,
@@ -134,6 +135,7 @@ def run_job(job_id: str, phase: str) -> None:
             dry_run=phase == "dry",
             filename=job["filename"],
             progress=progress,
+            crs=job.get("crs", CoordinateSystem.WGS84),  # jobs queued before the option existed
         )
         report = _dir() / f"{job_id}.{phase}.json"
         report.write_text(json.dumps([b.as_dict() for b in result.bad], ensure_ascii=False), encoding="utf-8")
@@ -162,6 +164,16 @@ def launch(job_id: str, phase: str) -> None:
 class ImportForm(forms.Form):
     entity = forms.ChoiceField(label=gettext_lazy("数据类型"), choices=list(importers.ENTITY_LABELS.items()))
     file = forms.FileField(label=gettext_lazy("文件（.xlsx 或 .csv）"))
+    crs = forms.ChoiceField(
+        label=gettext_lazy("坐标系"),
+        choices=CoordinateSystem.choices,
+        initial=CoordinateSystem.WGS84,
+        required=False,  # a form posted without it (a script, an old page) means WGS-84
+        error_messages={"invalid_choice": gettext_lazy("坐标系应为 WGS-84、GCJ-02 或 BD-09")},
+    )
+
+    def clean_crs(self):
+        return self.cleaned_data["crs"] or CoordinateSystem.WGS84
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -199,6 +211,7 @@ def import_index(request):
             "entity": form.cleaned_data["entity"],
             "entity_label": importers.ENTITY_LABELS[form.cleaned_data["entity"]],
             "filename": name,
+            "crs": form.cleaned_data["crs"],  # the real run converts the file exactly as the dry run did
             "size": upload.size,
             "path": str(path),
             "created": timezone.now().isoformat(),
@@ -263,6 +276,7 @@ def import_job(request, job_id: str):
     job = _job_for(request.user, job_id)
     context = _progress_context(job)
     phase = "real" if job.get("real") else "dry"
+    context["crs_label"] = CoordinateSystem(job.get("crs", CoordinateSystem.WGS84)).label
     if not context["running"] and job.get(phase):
         bad = _bad_rows(job_id, phase)
         context.update(result=job[phase], bad=bad[:SHOWN_BAD_ROWS], bad_total=len(bad), phase=phase)

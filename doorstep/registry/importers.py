@@ -8,6 +8,9 @@ csv reader), checked row by row and in batches against the database, and either
   are listed. Rows are upserted by their key (ID number, house code, credit code, address code): an
   unchanged row is skipped, a changed row is updated, so importing the same file twice changes nothing.
 
+Coordinates are stored in WGS-84; a file copied from a Chinese web map (GCJ-02 from Gaode or Tencent, BD-09
+from Baidu) is imported with `crs=` and every longitude and latitude is converted as it is read.
+
 Why batches instead of one service call per row, and what the batch does in place of the services (the
 same validation, name initials, birth date and gender from the ID, one audit entry per batch, re-colouring
 of the households the batch touched) is in docs/adr/0009-bulk-import.md.
@@ -45,8 +48,9 @@ from django.utils.translation import gettext as _
 from pypinyin.constants import PHRASES_DICT, RE_HANS
 
 from doorstep.audit.services import record_change
+from doorstep.core import tilecache
 from doorstep.core.errors import NotAllowed, ServiceError
-from doorstep.core.geo import GeometryError, check_point
+from doorstep.core.geo import CRS_CHOICES, GeometryError, check_point, to_wgs84
 from doorstep.core.ids import credit_code_error
 from doorstep.org.models import Grid
 from doorstep.org.territory import Territory
@@ -70,6 +74,9 @@ from doorstep.registry.models import Address, House, Household, Person, Unit
 from doorstep.registry.privacy import masked
 
 BATCH_SIZE = 5000
+# Decimal places kept of a converted coordinate (about 1 cm): the conversion's float noise below that
+# carries no information, and a tidy value exports cleanly.
+CONVERTED_PLACES = 7
 
 
 _HANS = re.compile(RE_HANS.pattern.rstrip("$").lstrip("^"))  # one or more characters with a pinyin
@@ -352,6 +359,7 @@ class ImportResult:
     bad: list[BadRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     encoding: str = ""
+    crs: str = "wgs84"  # the coordinate system of the file's lng/lat (stored as WGS-84)
 
     @property
     def rejected(self) -> int:
@@ -396,6 +404,7 @@ class ImportResult:
             "rejected": self.rejected,
             "warnings": self.warnings,
             "encoding": self.encoding,
+            "crs": self.crs,
             "summary": self.summary(),
         }
 
@@ -445,16 +454,20 @@ class Importer:
         dry_run: bool = True,
         progress: Progress | None = None,
         batch_size: int = BATCH_SIZE,
+        crs: str = "wgs84",
     ) -> None:
         if by is not None and by.role not in services.WRITER_ROLES:
             raise NotAllowed(_("只有社区民警、协勤员和所长可以导入登记信息"))
+        if crs not in CRS_CHOICES:
+            raise ServiceError(_("不支持的坐标系：%(crs)s（应为 wgs84、gcj02 或 bd09）") % {"crs": crs})
         self.by = by
         self.territory = Territory.for_user(by) if by is not None else None
         self.filename = filename
         self.dry_run = dry_run
         self.progress = progress
         self.batch_size = batch_size
-        self.result = ImportResult(self.entity, filename, dry_run)
+        self.crs = crs
+        self.result = ImportResult(self.entity, filename, dry_run, crs=crs)
         self.seen: dict[Any, int] = {}  # key → first row number in this file
         self.batch_no = 0
         self.now = timezone.now()
@@ -545,7 +558,18 @@ class Importer:
             except CellError as exc:
                 values.pop(column.field, None)
                 errors.append(f"{column.header}：{exc}")
+        if self.crs != "wgs84":
+            self._to_wgs84(values)
         return Row(number, values, errors)
+
+    def _to_wgs84(self, values: dict[str, Any]) -> None:
+        """Convert the row's point from the file's coordinate system before any check sees it (a lone
+        longitude or latitude is left for the checks to refuse)."""
+        lng, lat = values.get("lng"), values.get("lat")
+        if lng is None or lat is None:
+            return
+        lng, lat = to_wgs84(lng, lat, self.crs)
+        values["lng"], values["lat"] = round(lng, CONVERTED_PLACES), round(lat, CONVERTED_PLACES)
 
     # Batches ----------------------------------------------------------------------------------------------
     def _batch(self, rows: list[Row]) -> None:
@@ -1256,6 +1280,7 @@ def _service_check(row: Row, check: Callable[[Any], None], obj: Any) -> None:
         row.errors.append(str(exc))
 
 
+COORD_HELP = "WGS-84；高德、腾讯（GCJ-02）或百度（BD-09）坐标请在导入时选择坐标系"
 ADDRESS_COLUMNS: tuple[Column, ...] = (
     _text(Address, "code", required=True),
     Column("网格编码", "grid_code", required=True, max_length=20),
@@ -1268,8 +1293,8 @@ ADDRESS_COLUMNS: tuple[Column, ...] = (
     _text(Address, "unit_no"),
     _text(Address, "floor"),
     _text(Address, "room"),
-    _typed(Address, "lng", "float", help="WGS-84"),
-    _typed(Address, "lat", "float", help="WGS-84"),
+    _typed(Address, "lng", "float", help=COORD_HELP),
+    _typed(Address, "lat", "float", help=COORD_HELP),
 )
 
 
@@ -1333,8 +1358,8 @@ HOUSE_COLUMNS: tuple[Column, ...] = (
     _text(House, "landlord_phone"),
     _text(House, "manager_name"),
     _text(House, "manager_phone"),
-    _typed(House, "lng", "float", help="WGS-84"),
-    _typed(House, "lat", "float", help="WGS-84"),
+    _typed(House, "lng", "float", help=COORD_HELP),
+    _typed(House, "lat", "float", help=COORD_HELP),
 )
 HOUSE_DATA = tuple(c.field for c in HOUSE_COLUMNS if c.field != "address_code")
 
@@ -1399,6 +1424,8 @@ class HouseImporter(ModelImporter):
             colours.recolour_households(households, trigger="registry.import_houses")
         if created or recoloured:
             colours.recolour_houses([*created, *recoloured], trigger="registry.import_houses")
+        if created or updates:  # positions, floors, occupancy: the map tiles are stale
+            transaction.on_commit(tilecache.bump_all)
 
 
 UNIT_COLUMNS: tuple[Column, ...] = (
@@ -1414,8 +1441,8 @@ UNIT_COLUMNS: tuple[Column, ...] = (
     _typed(Unit, "key_level", "choice", choices=_choices(KeyLevel), default="", help="重点单位必填"),
     _typed(Unit, "risk_level", "choice", choices=_choices(RiskLevel), default=RiskLevel.LOW),
     _typed(Unit, "camera_count", "int", default=0),
-    _typed(Unit, "lng", "float", help="WGS-84；空则取地址坐标"),
-    _typed(Unit, "lat", "float", help="WGS-84；空则取地址坐标"),
+    _typed(Unit, "lng", "float", help=COORD_HELP + "；空则取地址坐标"),
+    _typed(Unit, "lat", "float", help=COORD_HELP + "；空则取地址坐标"),
 )
 UNIT_DATA = tuple(c.field for c in UNIT_COLUMNS if c.field != "address_code")
 
@@ -1488,11 +1515,14 @@ def import_file(
     filename: str | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    crs: str = "wgs84",
 ) -> ImportResult:
-    """Dry-run or import one file; `by=None` is the system (the command line)."""
+    """Dry-run or import one file; `by=None` is the system (the command line). `crs` is the coordinate
+    system of the file's longitudes and latitudes ("wgs84", "gcj02" from Gaode or Tencent, "bd09" from
+    Baidu); they are converted to WGS-84 before they are checked and stored."""
     name = filename or Path(path).name
     importer = importer_for(
-        entity, by=by, filename=name, dry_run=dry_run, progress=progress, batch_size=batch_size
+        entity, by=by, filename=name, dry_run=dry_run, progress=progress, batch_size=batch_size, crs=crs
     )
     return importer.run_path(path)
 

@@ -64,6 +64,10 @@ class SearchHit:
     subtitle: str
     url: str
     colour: str  # 'red' | 'yellow' | 'green', or '' for units
+    # Where the map flies to: the person's home, the house, the unit's address (None when not on the map).
+    house: int | None = None
+    lng: float | None = None
+    lat: float | None = None
 
 
 # --- lookups --------------------------------------------------------------------------------------------
@@ -127,9 +131,9 @@ def address_q(q: str, prefix: str = "") -> Q:
 # Rows are read with `values()`: a search shows 20 lines, and building model instances (four per person
 # with their house, address and household) cost more than the indexed lookups themselves.
 PERSON_VALUES = ("id", "name", "id_number", "document_number", "phone", "house__address__full_text",
-                 "household__colour", "house__colour")  # fmt: skip
-HOUSE_VALUES = ("id", "code", "occupancy", "colour", "address__full_text")
-UNIT_VALUES = ("id", "name", "credit_code", "is_key", "address__full_text")
+                 "household__colour", "house__colour", "house_id", "house__lng", "house__lat")  # fmt: skip
+HOUSE_VALUES = ("id", "code", "occupancy", "colour", "address__full_text", "lng", "lat")
+UNIT_VALUES = ("id", "name", "credit_code", "is_key", "address__full_text", "address__lng", "address__lat")
 OCCUPANCY = dict(Occupancy.choices)
 
 
@@ -167,6 +171,9 @@ def person_hit(row: dict[str, Any], url: _Urls) -> SearchHit:
         subtitle=_join(identifier, masked("phone", row["phone"]), row["house__address__full_text"] or ""),
         url=url("person", row["id"]),
         colour=row["household__colour"] or row["house__colour"] or "",
+        house=row["house_id"],
+        lng=row["house__lng"],
+        lat=row["house__lat"],
     )
 
 
@@ -178,6 +185,9 @@ def house_hit(row: dict[str, Any], url: _Urls) -> SearchHit:
         subtitle=_join(str(OCCUPANCY.get(row["occupancy"], "")), row["code"]),
         url=url("house", row["id"]),
         colour=row["colour"],
+        house=row["id"],
+        lng=row["lng"],
+        lat=row["lat"],
     )
 
 
@@ -189,6 +199,8 @@ def unit_hit(row: dict[str, Any], url: _Urls) -> SearchHit:
         subtitle=_join("重点单位" if row["is_key"] else "", row["credit_code"], row["address__full_text"]),
         url=url("unit", row["id"]),
         colour="",
+        lng=row["address__lng"],
+        lat=row["address__lat"],
     )
 
 

@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 import shapely
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from shapely.geometry import shape
 
 from doorstep.accounts.models import User
 from doorstep.audit.services import record_change
+from doorstep.core import tilecache
 from doorstep.core.ids import check_char, synthetic_credit_code, synthetic_mobile
 from doorstep.org.choices import Position
 from doorstep.org.models import Grid, GridAssignment, SubBureau
@@ -577,7 +579,9 @@ def seed(scale_name: str = "demo", seed_value: int = 42, *, with_people: bool = 
     if House.objects.exists() or Person.objects.exists():
         return RegistrySeedResult(created=False, counts=_counts())
     with importers.bulk_session():
-        return _seed(scale, scale_name, seed_value, with_people=with_people)
+        result = _seed(scale, scale_name, seed_value, with_people=with_people)
+    transaction.on_commit(tilecache.bump_all)  # every map tile is stale
+    return result
 
 
 def _seed(scale: RegistryScale, scale_name: str, seed_value: int, *, with_people: bool) -> RegistrySeedResult:

@@ -495,6 +495,11 @@ class SearchHitSerializer(serializers.Serializer):
     subtitle = serializers.CharField(allow_blank=True)
     url = serializers.CharField()
     colour = serializers.CharField(allow_blank=True)
+    house = serializers.IntegerField(
+        allow_null=True, help_text="房屋（人员的现住房屋）；地图据此打开房屋详情"
+    )
+    lng = serializers.FloatField(allow_null=True)
+    lat = serializers.FloatField(allow_null=True)
 
 
 class SearchResultsSerializer(serializers.Serializer):

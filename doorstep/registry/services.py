@@ -16,6 +16,7 @@ from pypinyin import Style, lazy_pinyin
 
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
+from doorstep.core import tilecache
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.geo import GeometryError, check_point, polygon_bounds
 from doorstep.core.ids import birth_date_of, citizen_id_error, credit_code_error, gender_of
@@ -42,6 +43,7 @@ from doorstep.registry.models import (
 )
 
 WRITER_ROLES = {Role.OFFICER, Role.AUXILIARY, Role.DIRECTOR}
+PERSON_CATEGORIES = frozenset(PersonCategory.values)  # `.values` rebuilds its list on every access
 CONCERN_ROLES = {Role.LEADER, Role.DIRECTOR, Role.OFFICER}  # who may see persons of concern at all
 RULE_EDITORS = {Role.ADMIN, Role.LEADER}
 
@@ -198,12 +200,23 @@ def _check_house(house: House) -> None:
         house.landlord_name = house.owner_name
     if house.footprint is not None:
         try:
-            *_bounds, c_lng, c_lat = polygon_bounds(house.footprint)
+            min_lng, min_lat, max_lng, max_lat, c_lng, c_lat = polygon_bounds(house.footprint)
         except GeometryError as exc:
             raise ServiceError(str(exc), code="geometry") from exc
         if house.lng is None:
             house.lng, house.lat = round(c_lng, 6), round(c_lat, 6)
+        if house.lng is not None and (
+            max(abs(min_lng - house.lng), abs(max_lng - house.lng)) > tilecache.HOUSE_MARGIN
+            or max(abs(min_lat - house.lat), abs(max_lat - house.lat)) > tilecache.HOUSE_MARGIN
+        ):
+            # The map's tiles find a house by its point; a footprint this far from it is a data error.
+            raise ServiceError(_("房屋轮廓距房屋位置超过约200米，请核对坐标"), code="footprint")
     _point(house.lng, house.lat)
+
+
+def _map_changed(*points: tuple[float | None, float | None]) -> None:
+    """The map tiles around these house points are stale once this transaction commits."""
+    transaction.on_commit(lambda: tilecache.bump_points(points))
 
 
 @transaction.atomic
@@ -220,6 +233,7 @@ def create_house(*, code: str, address: Address, by: Any = None, **fields: Any) 
     house.save()
     colours.recolour_houses([house.pk], trigger="registry.create_house")
     house.refresh_from_db()
+    _map_changed((house.lng, house.lat))
     record_change(by, "registry.create_house", house)
     return house
 
@@ -229,9 +243,11 @@ def update_house(house: House, *, by: Any, **changes: Any) -> House:
     house = House.objects.select_for_update().get(pk=house.pk)
     require_writer(by, _grid(house.grid_id))
     before = snapshot(house)
+    old_point = (house.lng, house.lat)
     _apply(house, changes, HOUSE_FIELDS)
     _check_house(house)
     house.save()
+    _map_changed(old_point, (house.lng, house.lat))
     if COLOUR_FIELDS_OF_HOUSE & set(changes):
         ids = list(house.households.values_list("id", flat=True))
         colours.recolour_households(ids, trigger="registry.update_house")
@@ -307,7 +323,7 @@ def person_problems(person: Person) -> dict[str, str]:
     """Field → reason for everything wrong with a person record (shared by services, forms and imports)."""
     problems: dict[str, str] = {}
     category = person.category
-    if category not in PersonCategory.values:
+    if category not in PERSON_CATEGORIES:
         problems["category"] = _("人员类别应为01至05")
     if not person.name or not person.name.strip():
         problems["name"] = _("姓名不能为空")
@@ -680,6 +696,7 @@ def record_visit(
                 last_visit_at=visited_at,
                 next_visit_due=colours.next_due(visited_at, house.colour, params, timezone.localdate()),
             )
+            _map_changed((house.lng, house.lat))  # the overdue filter reads the due date
     record_change(by, "registry.record_visit", visit)
     return visit
 

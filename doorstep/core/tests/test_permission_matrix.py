@@ -306,6 +306,7 @@ PAGES: dict[str, tuple[str, Url]] = {
     "org:secondment_decide": ("post", lambda m: f"/org/secondments/{m.pk('secondments', 'sec_b')}/decide/"),
     "maps:map": ("get", lambda m: "/map/"),
     "maps:style": ("get", lambda m: "/map/style.json"),
+    "maps:house_panel": ("get", lambda m: "/map/houses/1/panel/"),
     "audit:log": ("get", lambda m: "/audit/"),
     # Registry pages: the anonymous check only (no registry objects in this world, ids are placeholders); their
     # territory rows (officer A vs B, director S1 vs S2, leader, dispatcher) are in registry/tests/test_views.py.
@@ -364,6 +365,11 @@ APIS: dict[str, tuple[str, Url]] = {
     "api-docs": ("get", lambda m: "/api/docs/"),
     "api:map-grids": ("get", lambda m: "/api/v1/map/grids.geojson"),
     "api:map-police-rooms": ("get", lambda m: "/api/v1/map/police-rooms.geojson"),
+    # House tiles, summary and GeoJSON: territory rows in maps/tests/test_tiles.py.
+    "api:map-house-tile": ("get", lambda m: "/api/v1/map/tiles/houses/16/53360/28490.mvt"),
+    "api:map-house-summary": ("get", lambda m: "/api/v1/map/houses/summary/"),
+    "api:map-houses": ("get", lambda m: "/api/v1/map/houses.geojson?bbox=118.5,24.8,118.7,25.0"),
+    "api:map-units": ("get", lambda m: "/api/v1/map/units.geojson"),
     "api:station-list": ("get", _api("stations")),
     "api:station-detail": ("get", _api("stations", ("stations", "S1"))),
     "api:community-list": ("get", _api("communities")),

@@ -18,11 +18,12 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from doorstep.audit.models import AuditEntry
-from doorstep.core.errors import NotAllowed
+from doorstep.core import geo
+from doorstep.core.errors import NotAllowed, ServiceError
 from doorstep.org.seed import GIVEN, SURNAMES
 from doorstep.registry import colours, import_views, importers
 from doorstep.registry import services as registry_services
-from doorstep.registry.choices import Occupancy, PersonCategory
+from doorstep.registry.choices import CoordinateSystem, Occupancy, PersonCategory
 from doorstep.registry.models import Address, House, Household, Person, Unit
 from doorstep.registry.tests.conftest import make_house, new_id
 
@@ -863,3 +864,186 @@ def test_fast_initials_agree_with_the_services(name):
 )
 def test_fast_initials_on_known_names(name):
     assert importers.fast_initials(name) == registry_services.initials(name)
+
+
+# --- coordinate systems -------------------------------------------------------------------------------------------
+FROM_WGS84 = {"gcj02": geo.wgs84_to_gcj02, "bd09": geo.wgs84_to_bd09}
+QUANZHOU_POINTS = [(118.5894, 24.9089), (118.6123, 24.8745)]  # WGS-84, in Fengze
+
+
+def _address_rows(world, crs):
+    """Addresses whose coordinates were read off a Chinese web map: the WGS-84 points in `crs`."""
+    rows = []
+    for i, point in enumerate(QUANZHOU_POINTS, start=1):
+        lng, lat = FROM_WGS84[crs](*point)
+        rows.append(
+            {
+                "code": f"CRS-{i}",
+                "grid_code": world.grid_a.code,
+                "street_town": "东海街道",
+                "road": "东海大街",
+                "door_number": f"{i}号",
+                "lng": lng,
+                "lat": lat,
+            }
+        )
+    return rows
+
+
+def _metres_off(obj, point):
+    return geo.distance_m(obj.lng, obj.lat, *point)
+
+
+def test_the_page_offers_the_coordinate_systems_the_importer_knows():
+    assert CoordinateSystem.values == list(geo.CRS_CHOICES)
+
+
+@pytest.mark.parametrize("crs", ["gcj02", "bd09"])
+def test_web_map_coordinates_are_stored_as_wgs84_and_reimport_changes_nothing(world, tmp_path, crs):
+    addresses = _address_rows(world, crs)
+    houses = [
+        {
+            "code": f"CRS-H{i}",
+            "address_code": f"CRS-{i}",
+            "property_type": "自建房",
+            "structure": "砖混",
+            "lng": a["lng"],
+            "lat": a["lat"],
+        }
+        for i, a in enumerate(addresses, start=1)
+    ]
+    from doorstep.core.ids import credit_check_char
+
+    body = "91350503MA2CRT000"
+    units = [  # coordinates of its own in `crs`; a unit without them takes its address's (already WGS-84)
+        {
+            "credit_code": body + credit_check_char(body),
+            "name": "坐标公司",
+            "unit_type": "企业",
+            "address_code": "CRS-1",
+            "lng": addresses[1]["lng"],
+            "lat": addresses[1]["lat"],
+        },
+    ]
+    files = [
+        ("addresses", write(tmp_path / "a.csv", addresses, entity="addresses")),
+        ("houses", write(tmp_path / "h.csv", houses, entity="houses")),
+        ("units", write(tmp_path / "u.csv", units, entity="units")),
+    ]
+
+    results = [importers.import_file(e, path, dry_run=False, crs=crs) for e, path in files]
+
+    assert [(r.created, r.rejected, r.crs) for r in results] == [(2, 0, crs), (2, 0, crs), (1, 0, crs)]
+    for i, point in enumerate(QUANZHOU_POINTS, start=1):
+        assert _metres_off(Address.objects.get(code=f"CRS-{i}"), point) < 1.0
+        assert _metres_off(House.objects.get(code=f"CRS-H{i}"), point) < 1.0
+    assert _metres_off(Unit.objects.get(name="坐标公司"), QUANZHOU_POINTS[1]) < 1.0
+    # The file's own numbers are hundreds of metres off: read as WGS-84 they would move every point.
+    assert geo.distance_m(addresses[0]["lng"], addresses[0]["lat"], *QUANZHOU_POINTS[0]) > 100
+    as_wgs84 = importers.import_file("addresses", files[0][1], dry_run=True)
+    assert (as_wgs84.updated, as_wgs84.unchanged) == (2, 0)
+
+    stamps = [dict(m.objects.values_list("id", "updated_at")) for m in (Address, House, Unit)]
+    audits = AuditEntry.objects.count()
+    again = [importers.import_file(e, path, dry_run=False, crs=crs) for e, path in files]
+
+    assert [(r.created, r.updated, r.unchanged) for r in again] == [(0, 0, 2), (0, 0, 2), (0, 0, 1)]
+    assert [dict(m.objects.values_list("id", "updated_at")) for m in (Address, House, Unit)] == stamps
+    assert AuditEntry.objects.count() == audits
+
+
+def test_a_gcj02_house_point_fits_its_wgs84_footprint_only_when_converted(reg, tmp_path):
+    """The fixture's house has a WGS-84 footprint: its centre copied from Gaode is ~550 m off unless the
+    file says it is GCJ-02."""
+    house = reg.house
+    lng, lat = geo.wgs84_to_gcj02(house.lng, house.lat)
+    row = {
+        "code": house.code,
+        "address_code": reg.address.code,
+        "property_type": "自建房",
+        "structure": "砖混",
+        "floors": 3,
+        "owner_name": house.owner_name,
+        "lng": lng,
+        "lat": lat,
+    }
+    path = write(tmp_path / "h.csv", [row], entity="houses")
+
+    unconverted = importers.import_file("houses", path, dry_run=True)
+    converted = importers.import_file("houses", path, dry_run=False, crs="gcj02")
+
+    assert "房屋轮廓距房屋位置超过约200米" in bad_by_row(unconverted)[2]
+    assert converted.rejected == 0
+    before = (house.lng, house.lat)
+    house.refresh_from_db()
+    assert geo.distance_m(house.lng, house.lat, *before) < 1.0
+
+
+def test_a_bad_coordinate_system_is_refused(world, tmp_path):
+    path = write(tmp_path / "a.csv", _address_rows(world, "gcj02"), entity="addresses")
+
+    with pytest.raises(ServiceError, match="不支持的坐标系：gcj-02"):
+        importers.import_file("addresses", path, dry_run=True, crs="gcj-02")
+    with pytest.raises(CommandError, match="gcj-02"):
+        call_command("import", "addresses", str(path), "--crs", "gcj-02")
+    assert not Address.objects.filter(code__startswith="CRS-").exists()
+
+
+def test_cli_converts_with_crs(world, tmp_path, capsys):
+    path = write(tmp_path / "a.csv", _address_rows(world, "bd09"), entity="addresses")
+
+    call_command("import", "addresses", str(path), "--crs", "bd09")
+
+    assert "新增2行" in capsys.readouterr().out
+    assert _metres_off(Address.objects.get(code="CRS-1"), QUANZHOU_POINTS[0]) < 1.0
+
+
+def _upload_with_crs(client, path, entity, crs):
+    with open(path, "rb") as fh:
+        return client.post("/registry/import/", {"entity": entity, "file": fh, "crs": crs})
+
+
+def test_import_page_carries_the_coordinate_system_from_dry_run_to_real_run(
+    world, tmp_path, client_for, inline_jobs
+):
+    client = client_for(world.officer_a)
+    assert 'value="gcj02"' in client.get("/registry/import/").content.decode()
+    path = write(tmp_path / "地址.csv", _address_rows(world, "gcj02"), entity="addresses")
+
+    job_url = _upload_with_crs(client, path, "addresses", "gcj02")["Location"]
+    dry_page = client.get(job_url).content.decode()
+    client.post(job_url + "confirm/")
+    real_page = client.get(job_url).content.decode()
+
+    assert 'data-testid="created">2<' in dry_page and "GCJ-02（高德、腾讯）" in dry_page
+    assert "导入结果" in real_page and "GCJ-02（高德、腾讯）" in real_page
+    job = import_views.get_job(job_url.rstrip("/").rsplit("/", 1)[1])
+    assert (job["crs"], job["dry"]["crs"], job["real"]["crs"]) == ("gcj02", "gcj02", "gcj02")
+    for i, point in enumerate(QUANZHOU_POINTS, start=1):
+        assert _metres_off(Address.objects.get(code=f"CRS-{i}"), point) < 1.0
+
+
+def test_import_page_refuses_an_unknown_coordinate_system(world, tmp_path, client_for, inline_jobs):
+    client = client_for(world.officer_a)
+    path = write(tmp_path / "a.csv", _address_rows(world, "gcj02"), entity="addresses")
+
+    recent = import_views._recent(world.officer_a)
+
+    response = _upload_with_crs(client, path, "addresses", "mars")
+
+    assert response.status_code == 400
+    assert "坐标系应为 WGS-84、GCJ-02 或 BD-09" in response.content.decode()
+    assert import_views._recent(world.officer_a) == recent  # no job started
+
+
+def test_import_page_without_a_coordinate_system_means_wgs84(world, tmp_path, client_for, inline_jobs):
+    client = client_for(world.officer_a)
+    rows = _address_rows(world, "gcj02")
+
+    job_url = _upload(client, write(tmp_path / "a.csv", rows, entity="addresses"), entity="addresses")[
+        "Location"
+    ]
+    client.post(job_url + "confirm/")
+
+    stored = Address.objects.get(code="CRS-1")
+    assert (stored.lng, stored.lat) == (rows[0]["lng"], rows[0]["lat"])

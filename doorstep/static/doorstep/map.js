@@ -1,25 +1,37 @@
-// The territory map: grid boundaries with labels and police rooms, on the offline style (MapLibre GL, vendored).
+// The territory map: houses as 3D vector tiles coloured red/yellow/green, grids with labels, police rooms and
+// units, filters with a live count, search that flies to a house, and the house panel. MapLibre GL, vendored;
+// nothing is loaded from outside the server.
 (function () {
   const el = document.getElementById("map");
   if (!el || !window.maplibregl) return;
+  const d = el.dataset;
   const status = document.getElementById("map-status");
-  const font = [el.dataset.font];
-  const center = el.dataset.center.split(",").map(Number);
+  const countEl = document.getElementById("map-count");
+  const side = document.getElementById("house-side");
+  const form = document.getElementById("map-filters");
+  const font = [d.font];
+  const [minZoom, maxZoom, polygonZoom] = d.zooms.split(",").map(Number);
+  const COLOURS = { red: "#d63939", yellow: "#f59f00", green: "#2fb344" };
+  const colourExpr = ["match", ["get", "colour"], "red", COLOURS.red, "yellow", COLOURS.yellow, COLOURS.green];
+  const origin = window.location.origin;
+
   const map = new maplibregl.Map({
     container: el,
-    style: el.dataset.styleUrl,
-    center: center,
+    style: d.styleUrl,
+    center: d.center.split(",").map(Number),
     zoom: 11,
+    maxPitch: 70,
     // CJK ideographs are drawn with the browser's local fonts; only Latin/digit glyph ranges ship as PBF.
     localIdeographFontFamily: "'Noto Sans CJK SC', 'Noto Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif",
     attributionControl: false,
   });
+  window.doorstepMap = map; // for the browser tests and the render benchmark
   map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 
   async function getJSON(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (!response.ok) throw new Error(url + " → " + response.status);
+    if (!response.ok) throw new Error(url.split("?")[0] + " → " + response.status);
     return response.json();
   }
 
@@ -33,9 +45,138 @@
     return b;
   }
 
+  // --- filters: one query string for the tiles, the count and the GeoJSON variant ------------------------
+  function filterQuery() {
+    const params = new URLSearchParams();
+    for (const [key, value] of new FormData(form)) if (value) params.set(key, value);
+    return params.toString();
+  }
+
+  function tileURL() {
+    const q = filterQuery();
+    return origin + d.tilesUrl + (q ? "?" + q : "");
+  }
+
+  async function refreshCount() {
+    try {
+      const s = await getJSON(d.summaryUrl + "?" + filterQuery());
+      countEl.textContent = `${d.labelHouses} ${s.count.toLocaleString("zh-CN")}（${d.labelRed} ${s.colours.red} · ${d.labelYellow} ${s.colours.yellow} · ${d.labelGreen} ${s.colours.green}）`;
+      return s;
+    } catch (err) {
+      countEl.textContent = d.labelError;
+      console.warn(err);
+      return null;
+    }
+  }
+
+  async function geojsonHouses() {
+    const b = map.getBounds();
+    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].join(",");
+    const q = filterQuery();
+    return getJSON(`${d.geojsonUrl}?bbox=${bbox}${q ? "&" + q : ""}`);
+  }
+
+  function addHouses() {
+    if (d.houseSource === "geojson") {
+      map.addSource("houses", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    } else {
+      map.addSource("houses", { type: "vector", tiles: [tileURL()], minzoom: minZoom, maxzoom: maxZoom });
+    }
+    const layer = d.houseSource === "geojson" ? {} : { "source-layer": "houses" };
+    // Zoomed out (13–14): colour counts per cell, the worst colour shown, sized by the number of houses.
+    map.addLayer({ id: "house-cells", type: "circle", source: "houses", ...layer, maxzoom: polygonZoom,
+      filter: ["==", ["geometry-type"], "Point"],
+      paint: { "circle-color": colourExpr, "circle-opacity": 0.75,
+        "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "n"]], 1, 2.5, 30, 14],
+        "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5 } });
+    // From zoom 15: every house as its footprint, extruded 3 m per floor.
+    map.addLayer({ id: "houses-3d", type: "fill-extrusion", source: "houses", ...layer, minzoom: polygonZoom,
+      filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "fill-extrusion-color": ["case", ["boolean", ["feature-state", "selected"], false], "#206bc4", colourExpr],
+        "fill-extrusion-height": ["*", ["coalesce", ["get", "floors"], 1], 3],
+        "fill-extrusion-opacity": 0.88 } });
+  }
+
+  async function reloadHouses() {
+    const source = map.getSource("houses");
+    if (!source) return;
+    if (d.houseSource === "geojson") source.setData(await geojsonHouses());
+    else source.setTiles([tileURL()]);
+  }
+
+  // --- the house panel ---------------------------------------------------------------------------------
+  let selected = null;
+  function select(id) {
+    const target = { source: "houses", ...(d.houseSource === "geojson" ? {} : { sourceLayer: "houses" }) };
+    if (selected !== null) map.setFeatureState({ ...target, id: selected }, { selected: false });
+    selected = id;
+    if (id !== null) map.setFeatureState({ ...target, id }, { selected: true });
+  }
+
+  async function openPanel(id) {
+    select(id);
+    side.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch(d.panelUrl.replace("/0/", `/${id}/`), { credentials: "same-origin" });
+      if (!response.ok || response.redirected) throw new Error(String(response.status));
+      side.innerHTML = await response.text(); // rendered by our server, escaped by its templates
+    } catch (err) {
+      side.textContent = d.labelError;
+      console.warn(err);
+    } finally {
+      side.removeAttribute("aria-busy");
+    }
+  }
+
+  // --- search: fly to the hit and open its house -------------------------------------------------------
+  const searchInput = document.getElementById("map-search");
+  const results = document.getElementById("map-search-results");
+  let searchTimer = null;
+  function hideResults() { results.hidden = true; results.replaceChildren(); }
+  async function runSearch() {
+    const q = searchInput.value.trim();
+    if (!q) return hideResults();
+    let body;
+    try { body = await getJSON(`${d.searchUrl}?q=${encodeURIComponent(q)}&limit=10`); } catch (err) { console.warn(err); return; }
+    results.replaceChildren();
+    if (!body.results.length) {
+      const none = document.createElement("div");
+      none.className = "list-group-item small text-secondary";
+      none.textContent = d.labelNone;
+      results.append(none);
+    }
+    for (const hit of body.results) {
+      const item = document.createElement("button");
+      item.type = "button";
+      item.className = "list-group-item list-group-item-action py-1";
+      item.dataset.kind = hit.kind;
+      const title = document.createElement("div");
+      title.className = "fw-bold small";
+      title.textContent = hit.title + (hit.lng === null ? " " + d.labelNotOnMap : "");
+      const sub = document.createElement("div");
+      sub.className = "small text-secondary";
+      sub.textContent = hit.subtitle;
+      item.append(title, sub);
+      item.addEventListener("click", () => {
+        hideResults();
+        if (hit.lng === null) { window.location.href = hit.url; return; }
+        map.flyTo({ center: [hit.lng, hit.lat], zoom: 17.5, pitch: 50, speed: 1.6 });
+        if (hit.house) map.once("idle", () => openPanel(hit.house));
+      });
+      results.append(item);
+    }
+    results.hidden = false;
+  }
+  searchInput.addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(runSearch, 250); });
+  searchInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { clearTimeout(searchTimer); runSearch(); }
+    if (e.key === "Escape") hideResults();
+  });
+
+  // --- layers ------------------------------------------------------------------------------------------
   map.on("load", async () => {
     try {
-      const [grids, rooms] = await Promise.all([getJSON(el.dataset.gridsUrl), getJSON(el.dataset.roomsUrl)]);
+      const [grids, rooms, units] = await Promise.all([getJSON(d.gridsUrl), getJSON(d.roomsUrl), getJSON(d.unitsUrl)]);
       const labels = {
         type: "FeatureCollection",
         features: grids.features.map((f) => ({
@@ -47,23 +188,33 @@
       map.addSource("grids", { type: "geojson", data: grids });
       map.addSource("grid-labels", { type: "geojson", data: labels });
       map.addSource("rooms", { type: "geojson", data: rooms });
-      map.addLayer({ id: "grids-fill", type: "fill", source: "grids",
-        paint: { "fill-color": "#206bc4", "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.25, 0.08] } });
+      map.addSource("units", { type: "geojson", data: units });
+      map.addLayer({ id: "grids-fill", type: "fill", source: "grids", paint: { "fill-color": "#206bc4", "fill-opacity": 0.05 } });
       map.addLayer({ id: "grids-line", type: "line", source: "grids", paint: { "line-color": "#206bc4", "line-width": 1.2 } });
-      map.addLayer({ id: "grids-label", type: "symbol", source: "grid-labels", minzoom: 11,
+      addHouses();
+      map.addLayer({ id: "units", type: "circle", source: "units", minzoom: 13,
+        paint: { "circle-radius": ["case", ["get", "key"], 6, 3.5], "circle-color": ["case", ["get", "key"], "#ae3ec9", "#667382"],
+          "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
+      map.addLayer({ id: "units-label", type: "symbol", source: "units", minzoom: 15, filter: ["get", "key"],
+        layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 11, "text-offset": [0, 1.1], "text-anchor": "top" },
+        paint: { "text-color": "#7b2a8f", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
+      map.addLayer({ id: "grids-label", type: "symbol", source: "grid-labels", minzoom: 11, maxzoom: 16,
         layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 12 },
         paint: { "text-color": "#1d3557", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
       map.addLayer({ id: "rooms", type: "circle", source: "rooms",
-        paint: { "circle-radius": 6, "circle-color": "#d63939", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
+        paint: { "circle-radius": 7, "circle-color": "#206bc4", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
       map.addLayer({ id: "rooms-label", type: "symbol", source: "rooms", minzoom: 12,
         layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 12, "text-offset": [0, 1.2], "text-anchor": "top" },
-        paint: { "text-color": "#a61e1e", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
+        paint: { "text-color": "#1a4f8b", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
 
-      const focus = el.dataset.focus ? el.dataset.focus.split(",").map(Number) : null;
+      const focus = d.focus ? d.focus.split(",").map(Number) : null;
       if (focus) map.fitBounds([[focus[0], focus[1]], [focus[2], focus[3]]], { padding: 40, duration: 0 });
       else if (grids.features.length) map.fitBounds(bounds(grids), { padding: 30, duration: 0 });
       else if (rooms.features.length) map.fitBounds(bounds(rooms), { padding: 60, duration: 0, maxZoom: 15 });
+      if (d.houseSource === "geojson") await reloadHouses();
 
+      map.on("click", "houses-3d", (e) => openPanel(e.features[0].id));
+      map.on("click", "house-cells", (e) => map.flyTo({ center: e.lngLat, zoom: polygonZoom + 1 }));
       map.on("click", "rooms", (e) => {
         const p = e.features[0].properties;
         const box = document.createElement("div");
@@ -74,25 +225,49 @@
         address.textContent = p.address;
         const phone = document.createElement("div");
         phone.className = "small";
-        phone.textContent = `${el.dataset.labelPhone}：${p.phone} · ${p.hours}`;
+        phone.textContent = `${d.labelPhone}：${p.phone} · ${p.hours}`;
         box.append(title, address, phone);
         new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
       });
-      map.on("click", "grids-fill", (e) => {
-        if (map.queryRenderedFeatures(e.point, { layers: ["rooms"] }).length) return;
+      map.on("click", "units", (e) => {
         const p = e.features[0].properties;
-        window.location.href = `/org/grids/${p.id}/`;
+        const box = document.createElement("div");
+        const title = document.createElement("strong");
+        title.textContent = p.name;
+        const kind = document.createElement("div");
+        kind.className = "small";
+        kind.textContent = `${p.key ? d.labelKeyUnit : d.labelUnit} · ${p.type}`;
+        const link = document.createElement("a");
+        link.className = "small";
+        link.href = `/registry/units/${p.id}/`;
+        link.textContent = "→";
+        box.append(title, kind, link);
+        new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
       });
-      for (const layer of ["rooms", "grids-fill"]) {
+      for (const layer of ["rooms", "units", "houses-3d", "house-cells"]) {
         map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
         map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
       }
-      status.textContent = `${el.dataset.labelGrid} ${grids.features.length} · ${el.dataset.labelRoom} ${rooms.features.length}`;
-      el.dataset.ready = "1";
+      status.textContent = `${d.labelGrid} ${grids.features.length} · ${d.labelRoom} ${rooms.features.length} · ${d.labelUnit} ${units.features.length}`;
+      await refreshCount();
+      map.once("idle", () => (el.dataset.ready = "1"));
     } catch (err) {
-      status.textContent = String(err);
+      status.textContent = d.labelError;
       console.error(err);
     }
+  });
+  if (d.houseSource === "geojson") map.on("moveend", () => map.getSource("houses") && reloadHouses());
+
+  form.addEventListener("change", async (e) => {
+    if (e.target === searchInput) return;
+    el.dataset.ready = "";
+    await reloadHouses();
+    const summary = await refreshCount();
+    if (e.target.name === "grid" && e.target.value && summary && summary.bounds) {
+      const [w, s, east, n] = summary.bounds;
+      map.fitBounds([[w, s], [east, n]], { padding: 40, maxZoom: 17 });
+    }
+    map.once("idle", () => (el.dataset.ready = "1"));
   });
 
   function toggle(id, layers) {
@@ -100,8 +275,10 @@
       for (const l of layers) if (map.getLayer(l)) map.setLayoutProperty(l, "visibility", e.target.checked ? "visible" : "none");
     });
   }
+  toggle("layer-houses", ["houses-3d", "house-cells"]);
   toggle("layer-grids", ["grids-fill", "grids-line", "grids-label"]);
   toggle("layer-rooms", ["rooms", "rooms-label"]);
+  toggle("layer-units", ["units", "units-label"]);
   document.getElementById("toggle-3d").addEventListener("click", () => {
     map.easeTo({ pitch: map.getPitch() > 0 ? 0 : 55, bearing: map.getPitch() > 0 ? 0 : -20 });
   });

@@ -1,7 +1,9 @@
-"""`doorstep import persons|houses|units|addresses FILE [--dry-run]`: import a CSV or .xlsx file.
+"""`doorstep import persons|houses|units|addresses FILE [--dry-run] [--crs CRS]`: import a CSV or .xlsx file.
 
 Prints a progress line while it works and a summary with every rejected row at the end. Runs as the system
-(no territory limit) unless `--user` names the account to import as.
+(no territory limit) unless `--user` names the account to import as. `--crs` names the coordinate system of
+the file's longitudes and latitudes (GCJ-02 from Gaode or Tencent, BD-09 from Baidu); they are stored as
+WGS-84.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from doorstep.accounts.models import User
 from doorstep.core.errors import ServiceError
+from doorstep.core.geo import CRS_CHOICES
 from doorstep.registry import importers
 
 
@@ -25,8 +28,15 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="import as this account (its role and territory apply)")
         parser.add_argument("--batch-size", type=int, default=importers.BATCH_SIZE)
         parser.add_argument("--max-errors", type=int, default=200, help="rejected rows to print (0: all)")
+        parser.add_argument(
+            "--crs",
+            choices=CRS_CHOICES,
+            default="wgs84",
+            help="coordinate system of the file's lng/lat: wgs84 (default), gcj02 (Gaode, Tencent) or "
+            "bd09 (Baidu); stored as WGS-84",
+        )
 
-    def handle(self, *args, entity, file, dry_run, user, batch_size, max_errors, **options):
+    def handle(self, *args, entity, file, dry_run, user, batch_size, max_errors, crs, **options):
         by = None
         if user:
             try:
@@ -47,7 +57,13 @@ class Command(BaseCommand):
 
         try:
             result = importers.import_file(
-                entity, file, by=by, dry_run=dry_run, progress=progress, batch_size=max(1, batch_size)
+                entity,
+                file,
+                by=by,
+                dry_run=dry_run,
+                progress=progress,
+                batch_size=max(1, batch_size),
+                crs=crs,
             )
         except FileNotFoundError:
             raise CommandError(f"找不到文件 {file}") from None
