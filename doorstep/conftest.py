@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 from rest_framework.test import APIClient
 
 from doorstep.accounts.choices import Role
@@ -21,6 +23,19 @@ from doorstep.accounts.services import create_user
 from doorstep.org import services
 from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import Community, Grid, GridAssignment, PoliceRoom, Staff, Station, SubBureau
+
+
+class _SerialLiveServer(WSGIServer):
+    """The browser tests' live server, one request at a time. Django gives the live server's threads the
+    test's own in-memory SQLite connection; a page that fetches in parallel (the map's vector tiles) would
+    interleave queries on that one connection. Not threaded, Django closes each connection after its
+    response, so a browser's parallel connections simply queue."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+LiveServerThread.server_class = _SerialLiveServer
 
 PASSWORD = "Test-Passw0rd!"
 TODAY = dt.date(2026, 11, 28)

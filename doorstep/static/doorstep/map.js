@@ -26,6 +26,13 @@
     attributionControl: false,
   });
   window.doorstepMap = map; // for the browser tests and the render benchmark
+  // A tile request cancelled because the view or the filters moved on is not an error; anything else is
+  // reported with what failed (MapLibre's default handler prints only the bare error object).
+  map.on("error", (e) => {
+    const err = e.error || {};
+    if (err.name === "AbortError" || /abort/i.test(err.message || "")) return;
+    console.error("map:", err.status || "", err.url || "", err.message || err);
+  });
   map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 
