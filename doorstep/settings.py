@@ -153,7 +153,9 @@ LOCKOUT_MINUTES = env_int("LOCKOUT_MINUTES", 10)
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True  # sliding idle window; the absolute limit is SessionLimitsMiddleware's
+SESSION_SAVE_EVERY_REQUEST = (
+    False  # SessionLimitsMiddleware slides the idle window (a write a minute at most)
+)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -227,8 +229,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- maps -----------------------------------------------------------------------------------------------
 # An internal raster/vector tile server, if the site has one; without it the map draws on a plain background.
-MAP_TILE_URL = env_str("MAP_TILE_URL", "")
-MAP_STYLE_URL = env_str("MAP_STYLE_URL", "")
+# DOORSTEP_MAP_* are the documented names; MAP_* (the first releases' names) are still read.
+MAP_TILE_URL = env_str("DOORSTEP_MAP_TILE_URL") or env_str("MAP_TILE_URL", "")
+MAP_STYLE_URL = env_str("DOORSTEP_MAP_STYLE_URL") or env_str("MAP_STYLE_URL", "")
 MAP_CENTER = (118.60, 24.90)
 
 # --- production hardening -------------------------------------------------------------------------------

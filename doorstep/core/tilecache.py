@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from django.core.cache import caches
 
-HOUSE_MARGIN = 0.002  # degrees (~200 m): a footprint never reaches further from its house's centre
+HOUSE_MARGIN = 0.001  # degrees (~100 m): a footprint never reaches further from its house's point
 REGION_ZOOMS = (13, 15)
 GEN_KEY = "tiles:gen"
 TILE_TTL = 24 * 3600

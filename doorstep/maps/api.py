@@ -131,15 +131,22 @@ class HouseTileView(APIView):
             box = tiles.TileBox.of(z, x, y)
         except tiles.TileError as exc:
             return Response({"detail": str(exc)}, status=404)
-        filterset = _house_filters(request)
-        if not filterset.is_valid():
-            return _bad_filters(filterset)
+        filterset = None
+
+        def houses():
+            # Only on a cache miss: building and validating the filterset is most of a cached request.
+            nonlocal filterset
+            filterset = _house_filters(request)
+            return filterset.qs if filterset.is_valid() else None
+
         data, etag = tiles.cached_tile(
-            filterset.qs,
             box,
             scope=tiles.scope_key(Territory.for_user(request.user)),
-            filters=tiles.filter_key(filterset.form.cleaned_data),
+            filters=tiles.filter_key(request.GET),
+            queryset=houses,
         )
+        if data is None:
+            return _bad_filters(filterset)
         quoted = f'"{etag}"'
         if request.headers.get("If-None-Match") == quoted:
             response = HttpResponse(status=304)

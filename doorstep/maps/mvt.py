@@ -25,6 +25,9 @@ MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
 
 
 def _varint(value: int, out: bytearray) -> None:
+    if value < 0x80:  # most tags, counts and small deltas: one byte
+        out.append(value)
+        return
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
         value >>= 7
@@ -119,37 +122,56 @@ class Layer:
             tags += (k, v)
         return tags
 
-    def add(
-        self, geom_type: int, commands: Iterable[int], properties: dict[str, Any], fid: int | None
-    ) -> None:
-        feature = bytearray()
-        if fid is not None:
-            _key(1, 0, feature)
-            _varint(fid, feature)
+    def tag_bytes(self, properties: dict[str, Any]) -> bytes:
+        """The encoded `tags` field of a feature with these properties (callers may cache it per value
+        combination: it depends only on the layer's key and value tables, which only grow)."""
         packed = bytearray()
         for tag in self._tags(properties):
             _varint(tag, packed)
+        out = bytearray()
         if packed:
-            _bytes(2, packed, feature)
-        _key(3, 0, feature)
-        _varint(geom_type, feature)
+            _bytes(2, packed, out)
+        return bytes(out)
+
+    def add(
+        self, geom_type: int, commands: Iterable[int], properties: dict[str, Any], fid: int | None
+    ) -> None:
+        self.add_encoded(geom_type, commands, self.tag_bytes(properties), fid)
+
+    def add_encoded(self, geom_type: int, commands: Iterable[int], tags: bytes, fid: int | None) -> None:
+        feature = bytearray()
+        if fid is not None:
+            feature.append(0x08)  # field 1 (id), varint
+            _varint(fid, feature)
+        feature += tags
+        feature.append(0x18)  # field 3 (type), varint
+        feature.append(geom_type)
         packed = bytearray()
         for c in commands:
-            _varint(c, packed)
-        _bytes(4, packed, feature)
-        _bytes(2, feature, self.features)
+            if c < 0x80:
+                packed.append(c)
+            else:
+                _varint(c, packed)
+        feature.append(0x22)  # field 4 (geometry), length-delimited
+        _varint(len(packed), feature)
+        feature += packed
+        self.features.append(0x12)  # layer field 2 (features), length-delimited
+        _varint(len(feature), self.features)
+        self.features += feature
         self.count += 1
 
     def add_point(self, x: int, y: int, properties: dict[str, Any], fid: int | None = None) -> None:
         self.add(POINT, ((1 << 3) | MOVE_TO, _zigzag(x), _zigzag(y)), properties, fid)
 
     def add_polygon(
-        self, ring: Sequence[tuple[int, int]], properties: dict[str, Any], fid: int | None = None
+        self, ring: Sequence[tuple[int, int]], properties: dict[str, Any] | bytes, fid: int | None = None
     ) -> bool:
+        """One exterior ring; `properties` as a dict, or as `tag_bytes` already encoded."""
         points = exterior(ring)
         if points is None:
             return False
-        self.add(POLYGON, ring_commands(points, [0, 0]), properties, fid)
+        tags = properties if isinstance(properties, bytes) else self.tag_bytes(properties)
+        self.add_encoded(POLYGON, ring_commands(points, [0, 0]), tags, fid)
         return True
 
     def encode(self) -> bytes:

@@ -17,16 +17,29 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import (
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    QuerySet,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Cast, Floor
 from django.utils import timezone
 
 from doorstep.core import tilecache
 from doorstep.maps import mvt
 from doorstep.org.territory import Territory
+from doorstep.registry.filtersets import HouseFilterSet
 from doorstep.registry.models import House
 
 EXTENT = 4096
@@ -37,6 +50,7 @@ CELLS = 32  # aggregate cells per tile side below POLYGON_MIN_ZOOM
 # tile query by centre with this margin finds every footprint that reaches into the tile.
 MARGIN = tilecache.HOUSE_MARGIN
 LAYER = "houses"
+FILTER_NAMES = frozenset(HouseFilterSet.base_filters)
 
 
 class TileError(ValueError):
@@ -65,22 +79,6 @@ class TileBox:
         south = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 1) / n))))
         return cls(z, x, y, west, south, east, north)
 
-    def projector(self):
-        """lng/lat → integer tile coordinates (Web Mercator, y down)."""
-        kx = EXTENT / (self.east - self.west)
-        m_north = _merc(self.north)
-        ky = EXTENT / (m_north - _merc(self.south))
-        west = self.west
-
-        def project(lng: float, lat: float) -> tuple[int, int]:
-            return round((lng - west) * kx), round((m_north - _merc(lat)) * ky)
-
-        return project
-
-
-def _merc(lat: float) -> float:
-    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
 
 def scope_key(territory: Territory) -> str:
     if territory.whole:
@@ -88,16 +86,16 @@ def scope_key(territory: Territory) -> str:
     return hashlib.blake2b(",".join(map(str, sorted(territory.grid_ids))).encode()).hexdigest()[:16]
 
 
-def filter_key(data: dict[str, Any]) -> str:
-    """The cleaned filters as a stable string; the date joins in when the overdue filter depends on it."""
-    used = {k: (v.pk if hasattr(v, "pk") else v) for k, v in sorted(data.items()) if v not in (None, "")}
-    if used.get("overdue") is not None:
-        used["today"] = timezone.localdate().isoformat()
-    return (
-        hashlib.blake2b(json.dumps(used, default=str, sort_keys=True).encode()).hexdigest()[:16]
-        if used
-        else "-"
-    )
+def filter_key(params: Any) -> str:
+    """The request's filter parameters (names the house filterset knows, non-empty) as a stable string;
+    the date joins in when the overdue filter depends on it. Keyed on the raw values: a tile is cached
+    only after its filters validated, so an entry under a key is always a valid answer for it."""
+    used = sorted((k, v) for k, v in params.items() if k in FILTER_NAMES and v != "")
+    if not used:
+        return "-"
+    if any(k == "overdue" for k, _v in used):
+        used.append(("today", timezone.localdate().isoformat()))
+    return hashlib.blake2b(json.dumps(used).encode()).hexdigest()[:16]
 
 
 def houses_in(qs: QuerySet[House], box: TileBox, margin: float) -> QuerySet[House]:
@@ -149,60 +147,101 @@ def _due(value: dt.date | None) -> int:
     return value.year * 10000 + value.month * 100 + value.day if value else 0
 
 
-def build(qs: QuerySet[House], box: TileBox) -> bytes:
-    """The tile's bytes for the houses of `qs` (already scoped and filtered)."""
-    project = box.projector()
+def _cell_expr(column: str, origin: float, scale: float, *, flip: bool = False) -> Any:
+    """The cell index of a coordinate as an integer column: floor((v − origin) · scale), v ≥ origin."""
+    value = (Value(origin) - F(column)) if flip else (F(column) - Value(origin))
+    scaled = ExpressionWrapper(value * Value(scale), output_field=FloatField())
+    if connection.vendor == "postgresql":  # CAST rounds there; floor first
+        return Cast(Floor(scaled), IntegerField())
+    return Cast(scaled, IntegerField())  # SQLite's CAST truncates, = floor for the non-negative values here
+
+
+def _cells(qs: QuerySet[House], box: TileBox) -> bytes:
+    """Zoom 13–14: one point per non-empty cell with its count per colour, grouped by the database."""
     layer = mvt.Layer(LAYER, EXTENT)
-    if box.z >= POLYGON_MIN_ZOOM:
-        rows = houses_in(qs, box, MARGIN).values_list(
-            "id", "lng", "lat", "footprint", "colour", "floors", "occupancy", "grid_id", "next_visit_due"
+    rows = (
+        houses_in(qs, box, 0)
+        .annotate(
+            cx=_cell_expr("lng", box.west, CELLS / (box.east - box.west)),
+            cy=_cell_expr("lat", box.north, CELLS / (box.north - box.south), flip=True),
         )
-        for pk, lng, lat, footprint, colour, floors, occupancy, grid_id, due in rows.iterator(
-            chunk_size=2000
-        ):
-            ring = [project(p[0], p[1]) for p in _ring_of(footprint, lng, lat)]
-            if not all(0 <= x <= EXTENT and 0 <= y <= EXTENT for x, y in ring):
-                ring = _clip(ring)
-                if len(ring) < 3:
-                    continue
-            layer.add_polygon(
-                ring,
-                {
-                    "colour": colour,
-                    "floors": floors,
-                    "occupancy": occupancy,
-                    "grid": grid_id,
-                    "due": _due(due),
-                },
-                pk,
-            )
-    else:
-        cell = EXTENT // CELLS
-        cells: dict[tuple[int, int], list[int]] = {}
-        index = {"red": 0, "yellow": 1, "green": 2}
-        for lng, lat, colour in (
-            houses_in(qs, box, 0).values_list("lng", "lat", "colour").iterator(chunk_size=5000)
-        ):
-            x, y = project(lng, lat)
-            counts = cells.setdefault((min(x // cell, CELLS - 1), min(y // cell, CELLS - 1)), [0, 0, 0])
-            counts[index.get(colour, 2)] += 1
-        for (cx, cy), (red, yellow, green) in sorted(cells.items()):
-            worst = "red" if red else "yellow" if yellow else "green"
-            layer.add_point(
-                cx * cell + cell // 2,
-                cy * cell + cell // 2,
-                {"n": red + yellow + green, "red": red, "yellow": yellow, "green": green, "colour": worst},
-            )
+        .values_list("cx", "cy", "colour")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    cells: dict[tuple[int, int], list[int]] = {}
+    index = {"red": 0, "yellow": 1, "green": 2}
+    for cx, cy, colour, n in rows:
+        counts = cells.setdefault((min(max(cx, 0), CELLS - 1), min(max(cy, 0), CELLS - 1)), [0, 0, 0])
+        counts[index.get(colour, 2)] += n
+    cell = EXTENT // CELLS
+    for (cx, cy), (red, yellow, green) in sorted(cells.items()):
+        worst = "red" if red else "yellow" if yellow else "green"
+        layer.add_point(
+            cx * cell + cell // 2,
+            cy * cell + cell // 2,
+            {"n": red + yellow + green, "red": red, "yellow": yellow, "green": green, "colour": worst},
+        )
     return mvt.tile([layer])
 
 
-def cached_tile(qs: QuerySet[House], box: TileBox, *, scope: str, filters: str) -> tuple[bytes, str]:
-    """(bytes, etag): from the tile cache when its region has not changed since, else built and stored."""
+def _footprints(qs: QuerySet[House], box: TileBox) -> bytes:
+    """Zoom 15 and closer: every house reaching into the tile as its footprint polygon.
+
+    The footprint and the due date come as text (no per-row JSON and date conversion by the ORM), the
+    projection is linear inside the tile (a tile spans < 0.01° of latitude here: the error against Web
+    Mercator is far below one tile unit), and the encoded tags are shared by houses with equal values."""
+    west, east, south, north = box.west, box.east, box.south, box.north
+    kx, ky = EXTENT / (east - west), EXTENT / (north - south)
+    layer = mvt.Layer(LAYER, EXTENT)
+    tag_cache: dict[tuple[Any, ...], bytes] = {}
+    rows = (
+        houses_in(qs, box, MARGIN)
+        .annotate(fp=Cast("footprint", TextField()), due_text=Cast("next_visit_due", CharField()))
+        .values_list("id", "lng", "lat", "fp", "colour", "floors", "occupancy", "grid_id", "due_text")
+    )
+    loads = json.loads
+    for pk, lng, lat, fp, colour, floors, occupancy, grid_id, due in rows.iterator(chunk_size=2000):
+        ring = _ring_of(loads(fp) if fp else None, lng, lat)
+        xs = [p[0] for p in ring]
+        ys = [p[1] for p in ring]
+        if min(xs) > east or max(xs) < west or min(ys) > north or max(ys) < south:
+            continue  # fetched by the query's margin, but not reaching into this tile
+        points = [(round((x - west) * kx), round((north - y) * ky)) for x, y in ring]
+        if min(xs) < west or max(xs) > east or min(ys) < south or max(ys) > north:
+            points = _clip(points)
+            if len(points) < 3:
+                continue
+        due_int = int(due[:4] + due[5:7] + due[8:10]) if due else 0
+        key = (colour, floors, occupancy, grid_id, due_int)
+        tags = tag_cache.get(key)
+        if tags is None:
+            tags = tag_cache[key] = layer.tag_bytes(
+                {"colour": colour, "floors": floors, "occupancy": occupancy, "grid": grid_id, "due": due_int}
+            )
+        layer.add_polygon(points, tags, pk)
+    return mvt.tile([layer])
+
+
+def build(qs: QuerySet[House], box: TileBox) -> bytes:
+    """The tile's bytes for the houses of `qs` (already scoped and filtered)."""
+    return _footprints(qs, box) if box.z >= POLYGON_MIN_ZOOM else _cells(qs, box)
+
+
+def cached_tile(
+    box: TileBox, *, scope: str, filters: str, queryset: Callable[[], QuerySet[House] | None]
+) -> tuple[bytes | None, str]:
+    """(bytes, etag): from the tile cache when its region has not changed since; else `queryset()` (the
+    scoped, filtered houses — built only on a miss, None when the filters are invalid) is drawn and stored.
+    Returns (None, "") when the filters were invalid."""
     version = tilecache.version_for(box.z, box.x, box.y)
     key = f"mvt:{LAYER}:{box.z}/{box.x}/{box.y}:{version}:{scope}:{filters}"
     etag = hashlib.blake2b(key.encode()).hexdigest()[:20]
     data = tilecache.get(key)
     if data is None:
+        qs = queryset()
+        if qs is None:
+            return None, ""
         data = build(qs, box)
         tilecache.put(key, data)
     return data, etag

@@ -159,7 +159,13 @@ class House(TimeStampedModel):
         verbose_name = _("实有房屋")
         verbose_name_plural = _("实有房屋")
         ordering = ["code"]
-        indexes = [models.Index(fields=["grid", "colour"]), models.Index(fields=["grid", "next_visit_due"])]
+        indexes = [
+            models.Index(fields=["grid", "colour"]),
+            models.Index(fields=["grid", "next_visit_due"]),
+            # Map tiles find houses by their point; with grid and colour the zoomed-out cells (grouped by
+            # colour, scoped by grid) are read from the index alone.
+            models.Index(fields=["lng", "lat", "grid", "colour"], name="house_point"),
+        ]
 
     def __str__(self) -> str:
         return self.address.full_text if self.address_id else self.code

@@ -210,7 +210,7 @@ def _check_house(house: House) -> None:
             or max(abs(min_lat - house.lat), abs(max_lat - house.lat)) > tilecache.HOUSE_MARGIN
         ):
             # The map's tiles find a house by its point; a footprint this far from it is a data error.
-            raise ServiceError(_("房屋轮廓距房屋位置超过约200米，请核对坐标"), code="footprint")
+            raise ServiceError(_("房屋轮廓距房屋位置超过约100米，请核对坐标"), code="footprint")
     _point(house.lng, house.lat)
 
 

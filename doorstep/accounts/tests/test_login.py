@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -202,6 +204,20 @@ def test_activity_every_twenty_minutes_keeps_the_session(world, traveller):
     for _ in range(4):  # 80 minutes in all, never 30 idle
         traveller.shift(dt.timedelta(minutes=20))
         assert client.get(ACCOUNT).status_code == 200
+
+
+def test_requests_within_a_minute_do_not_write_the_session(world, traveller):
+    client = Client()
+    assert logged_in(login(client, "director", PASSWORD))
+    traveller.shift(dt.timedelta(minutes=2))
+    client.get(ACCOUNT)  # renews the idle window
+
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(5):
+            traveller.shift(dt.timedelta(seconds=5))
+            assert client.get(ACCOUNT).status_code == 200
+
+    assert not [q for q in captured.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
 
 
 def test_session_ends_after_twelve_hours_even_when_active(world, traveller):

@@ -264,7 +264,7 @@ def test_a_lost_region_token_never_serves_a_stale_tile(world, client_for):
 
 
 def test_footprint_far_from_the_house_point_is_refused(world):
-    with pytest.raises(services.ServiceError, match="200米"):
+    with pytest.raises(services.ServiceError, match="100米"):
         house_at(world.grid_a, 118.6052, 24.9051, size=0.005)
 
 
