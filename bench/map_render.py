@@ -69,8 +69,13 @@ def measure(browser, origin: str, username: str, path: str) -> tuple[float, int,
     page.on("requestfinished", finished)
     t0 = time.perf_counter()
     page.goto(f"{origin}{path}")
-    page.wait_for_selector("#map[data-ready='1']", timeout=120_000)
+    page.wait_for_function(
+        "['1', 'error'].includes(document.getElementById('map').dataset.ready)", timeout=120_000
+    )
     elapsed = time.perf_counter() - t0
+    if page.get_attribute("#map", "data-ready") == "error":
+        context.close()
+        return float("nan"), 0, 0, 0  # e.g. the GeoJSON endpoint refusing more than 20,000 houses
     page.wait_for_timeout(300)  # late responses of the same view
     data = sum(v for k, v in sizes.items() if "/api/v1/map/" in k)
     houses = sum(v for k, v in sizes.items() if "/map/tiles/houses/" in k or "/map/houses.geojson" in k)

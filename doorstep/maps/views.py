@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import Max, Min
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -43,6 +44,10 @@ def map_page(request):
     bbox = None
     if focus_grid and focus_grid.min_lng is not None:
         bbox = [focus_grid.min_lng, focus_grid.min_lat, focus_grid.max_lng, focus_grid.max_lat]
+    else:  # the whole territory: the map opens on it at once, so the house tiles load with the page
+        extent = grids.aggregate(w=Min("min_lng"), s=Min("min_lat"), e=Max("max_lng"), n=Max("max_lat"))
+        if extent["w"] is not None:
+            bbox = [extent["w"], extent["s"], extent["e"], extent["n"]]
     return render(
         request,
         "maps/map.html",

@@ -15,11 +15,13 @@
   const colourExpr = ["match", ["get", "colour"], "red", COLOURS.red, "yellow", COLOURS.yellow, COLOURS.green];
   const origin = window.location.origin;
 
+  const focus = d.focus ? d.focus.split(",").map(Number) : null;
   const map = new maplibregl.Map({
     container: el,
     style: d.styleUrl,
-    center: d.center.split(",").map(Number),
-    zoom: 11,
+    // The territory (or the grid asked for) from the page itself: the house tiles load with the style.
+    ...(focus ? { bounds: [[focus[0], focus[1]], [focus[2], focus[3]]], fitBoundsOptions: { padding: 30 } }
+      : { center: d.center.split(",").map(Number), zoom: 11 }),
     maxPitch: 70,
     // CJK ideographs are drawn with the browser's local fonts; only Latin/digit glyph ranges ship as PBF.
     localIdeographFontFamily: "'Noto Sans CJK SC', 'Noto Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif",
@@ -104,11 +106,17 @@
         "fill-extrusion-opacity": 0.88 } });
   }
 
+  // Resolves on the first `idle` after the change just made (registered before the map can go idle).
+  function drawn() {
+    return new Promise((resolve) => map.once("idle", resolve));
+  }
+
   async function reloadHouses() {
     const source = map.getSource("houses");
-    if (!source) return;
+    if (!source) return drawn();
     if (d.houseSource === "geojson") source.setData(await geojsonHouses());
     else source.setTiles([tileURL()]);
+    return drawn();
   }
 
   // --- the house panel ---------------------------------------------------------------------------------
@@ -183,6 +191,8 @@
   // --- layers ------------------------------------------------------------------------------------------
   map.on("load", async () => {
     try {
+      // Houses first: their tiles start loading while the other layers are fetched.
+      if (d.houseSource !== "geojson") addHouses();
       const [grids, rooms, units] = await Promise.all([getJSON(d.gridsUrl), getJSON(d.roomsUrl), getJSON(d.unitsUrl)]);
       const labels = {
         type: "FeatureCollection",
@@ -196,9 +206,10 @@
       map.addSource("grid-labels", { type: "geojson", data: labels });
       map.addSource("rooms", { type: "geojson", data: rooms });
       map.addSource("units", { type: "geojson", data: units });
-      map.addLayer({ id: "grids-fill", type: "fill", source: "grids", paint: { "fill-color": "#206bc4", "fill-opacity": 0.05 } });
-      map.addLayer({ id: "grids-line", type: "line", source: "grids", paint: { "line-color": "#206bc4", "line-width": 1.2 } });
-      addHouses();
+      if (d.houseSource === "geojson") addHouses();
+      // Grids under the houses.
+      map.addLayer({ id: "grids-fill", type: "fill", source: "grids", paint: { "fill-color": "#206bc4", "fill-opacity": 0.05 } }, "house-cells");
+      map.addLayer({ id: "grids-line", type: "line", source: "grids", paint: { "line-color": "#206bc4", "line-width": 1.2 } }, "house-cells");
       map.addLayer({ id: "units", type: "circle", source: "units", minzoom: 13,
         paint: { "circle-radius": ["case", ["get", "key"], 6, 3.5], "circle-color": ["case", ["get", "key"], "#ae3ec9", "#667382"],
           "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
@@ -214,11 +225,9 @@
         layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 12, "text-offset": [0, 1.2], "text-anchor": "top" },
         paint: { "text-color": "#1a4f8b", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
 
-      const focus = d.focus ? d.focus.split(",").map(Number) : null;
-      if (focus) map.fitBounds([[focus[0], focus[1]], [focus[2], focus[3]]], { padding: 40, duration: 0 });
-      else if (grids.features.length) map.fitBounds(bounds(grids), { padding: 30, duration: 0 });
+      if (focus) { /* opened on it */ } else if (grids.features.length) map.fitBounds(bounds(grids), { padding: 30, duration: 0 });
       else if (rooms.features.length) map.fitBounds(bounds(rooms), { padding: 60, duration: 0, maxZoom: 15 });
-      if (d.houseSource === "geojson") await reloadHouses();
+      const firstDraw = d.houseSource === "geojson" ? reloadHouses() : drawn();
 
       map.on("click", "houses-3d", (e) => openPanel(e.features[0].id));
       map.on("click", "house-cells", (e) => map.flyTo({ center: e.lngLat, zoom: polygonZoom + 1 }));
@@ -257,24 +266,29 @@
       }
       status.textContent = `${d.labelGrid} ${grids.features.length} · ${d.labelRoom} ${rooms.features.length} · ${d.labelUnit} ${units.features.length}`;
       await refreshCount();
-      map.once("idle", () => (el.dataset.ready = "1"));
+      await firstDraw;
+      el.dataset.ready = "1";
     } catch (err) {
       status.textContent = d.labelError;
+      el.dataset.ready = "error";
       console.error(err);
     }
   });
-  if (d.houseSource === "geojson") map.on("moveend", () => map.getSource("houses") && reloadHouses());
+  if (d.houseSource === "geojson") map.on("moveend", () => map.getSource("houses") && el.dataset.ready && reloadHouses());
 
   form.addEventListener("change", async (e) => {
     if (e.target === searchInput) return;
     el.dataset.ready = "";
-    await reloadHouses();
+    const reloaded = reloadHouses();
     const summary = await refreshCount();
+    await reloaded;
     if (e.target.name === "grid" && e.target.value && summary && summary.bounds) {
       const [w, s, east, n] = summary.bounds;
+      const moved = drawn();
       map.fitBounds([[w, s], [east, n]], { padding: 40, maxZoom: 17 });
+      await moved;
     }
-    map.once("idle", () => (el.dataset.ready = "1"));
+    el.dataset.ready = "1";
   });
 
   function toggle(id, layers) {
