@@ -972,7 +972,7 @@ def test_a_gcj02_house_point_fits_its_wgs84_footprint_only_when_converted(reg, t
     unconverted = importers.import_file("houses", path, dry_run=True)
     converted = importers.import_file("houses", path, dry_run=False, crs="gcj02")
 
-    assert "房屋轮廓距房屋位置超过约200米" in bad_by_row(unconverted)[2]
+    assert "房屋轮廓距房屋位置超过约100米" in bad_by_row(unconverted)[2]
     assert converted.rejected == 0
     before = (house.lng, house.lat)
     house.refresh_from_db()
