@@ -601,6 +601,7 @@ def _seed(scale: RegistryScale, scale_name: str, seed_value: int, *, with_people
     _units(rng, scale, grids)
     if with_people:
         _concerns(rng, scale)
+    importers.analyze_registry()  # PostgreSQL: plan the colour reads on the tables as they now are
     colours.recolour_all(trigger="registry.seed")
     counts = _counts()
     sub_bureau = SubBureau.objects.first()

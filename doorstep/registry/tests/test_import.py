@@ -12,7 +12,7 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
@@ -1047,3 +1047,20 @@ def test_import_page_without_a_coordinate_system_means_wgs84(world, tmp_path, cl
 
     stored = Address.objects.get(code="CRS-1")
     assert (stored.lng, stored.lat) == (rows[0]["lng"], rows[0]["lat"])
+
+
+def test_statistics_are_refreshed_as_a_bulk_load_grows(reg, world, tmp_path, monkeypatch):
+    """PostgreSQL plans the colour reads from table statistics: a long import refreshes them when the rows
+    written have doubled, and once at the end (on SQLite `analyze_registry` does nothing)."""
+    calls = []
+    monkeypatch.setattr(importers, "ANALYZE_FIRST_AFTER", 1)
+    real = importers.analyze_registry
+    monkeypatch.setattr(importers, "analyze_registry", lambda: calls.append("analyze") or real())
+    rows = person_rows(reg, world)[:3]
+    path = write(tmp_path / "persons.csv", rows)
+
+    result = importers.import_file("persons", path, dry_run=False, batch_size=1)
+
+    assert result.created == 3
+    # batches of 1 row: before the 2nd batch (1 written ≥ 1) and the 3rd (2 ≥ 2); PostgreSQL once more at the end
+    assert len(calls) == (3 if connection.vendor == "postgresql" else 2)
