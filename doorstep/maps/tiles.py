@@ -35,6 +35,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Floor
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from doorstep.core import tilecache
 from doorstep.maps import mvt
@@ -70,10 +71,10 @@ class TileBox:
     @classmethod
     def of(cls, z: int, x: int, y: int) -> TileBox:
         if not MIN_ZOOM <= z <= MAX_ZOOM:
-            raise TileError(f"缩放级别应在 {MIN_ZOOM} 至 {MAX_ZOOM} 之间")
+            raise TileError(_("缩放级别应在 %(min)d 至 %(max)d 之间") % {"min": MIN_ZOOM, "max": MAX_ZOOM})
         n = 1 << z
         if not (0 <= x < n and 0 <= y < n):
-            raise TileError("瓦片行列号超出范围")
+            raise TileError(_("瓦片行列号超出范围"))
         west, east = x / n * 360 - 180, (x + 1) / n * 360 - 180
         north = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
         south = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 1) / n))))
