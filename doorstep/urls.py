@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from doorstep.alarms.api import AlarmEventView
 from doorstep.maps.api import (
     GridLayerView,
     HouseGeoJSONView,
@@ -32,6 +33,7 @@ router.register("visits", registry_api.VisitViewSet, basename="visit")
 router.register("search", registry_api.SearchViewSet, basename="search")
 
 api_patterns = [
+    path("alarm-events", AlarmEventView.as_view(), name="alarm-events"),
     path("map/grids.geojson", GridLayerView.as_view(), name="map-grids"),
     path("map/police-rooms.geojson", PoliceRoomLayerView.as_view(), name="map-police-rooms"),
     path("map/tiles/houses/<int:z>/<int:x>/<int:y>.mvt", HouseTileView.as_view(), name="map-house-tile"),

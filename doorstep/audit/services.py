@@ -14,7 +14,7 @@ from django.db.models.fields.files import FieldFile
 from doorstep.audit.context import current
 from doorstep.audit.models import AccessEntry, AccessKind, AuditEntry
 
-SKIP_FIELDS = {"created_at", "updated_at", "password"}
+SKIP_FIELDS = {"created_at", "updated_at", "password", "secret", "aes_key"}  # never into the log
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,0 +1,120 @@
+"""One-click alarm: devices of key units, the alarms they raise and the other events they report."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from doorstep.alarms.choices import AlarmState, DeviceKind, DeviceStatus, Disposition, EventType, Protocol
+from doorstep.core.models import TimeStampedModel
+
+
+class AlarmDevice(TimeStampedModel):
+    """A button or panel at a key unit. Its secret signs HTTP/MQTT events; DC-09 panels use an account
+    (and an optional AES key). Credentials are shown once, when provisioned or rotated."""
+
+    TERRITORY = ("grid", "grid_id")
+
+    device_id = models.CharField(_("设备编号"), max_length=40, unique=True)
+    unit = models.ForeignKey(
+        "registry.Unit", models.PROTECT, related_name="alarm_devices", verbose_name=_("单位")
+    )
+    grid = models.ForeignKey("org.Grid", models.PROTECT, related_name="+", verbose_name=_("网格"))
+    station = models.ForeignKey("org.Station", models.PROTECT, related_name="+", verbose_name=_("派出所"))
+    kind = models.CharField(
+        _("设备类型"), max_length=10, choices=DeviceKind.choices, default=DeviceKind.BUTTON
+    )
+    protocol = models.CharField(_("接入协议"), max_length=5, choices=Protocol.choices, default=Protocol.HTTP)
+    location = models.CharField(_("安装位置"), max_length=100, help_text=_("单位内的位置，如“东门保安亭”"))
+    secret = models.CharField(_("签名密钥"), max_length=64, blank=True, editable=False)
+    sia_account = models.CharField(_("SIA 账号"), max_length=16, blank=True, db_index=True)
+    aes_key = models.CharField(_("AES 密钥（十六进制）"), max_length=64, blank=True, editable=False)
+    heartbeat_seconds = models.PositiveIntegerField(_("心跳间隔（秒）"), default=300)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=DeviceStatus.choices, default=DeviceStatus.UNKNOWN
+    )
+    last_seen_at = models.DateTimeField(_("最近通信"), null=True, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("报警设备")
+        verbose_name_plural = _("报警设备")
+        ordering = ["device_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sia_account"], condition=~Q(sia_account=""), name="one_device_per_sia_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}（{self.location}）"
+
+
+class Alarm(TimeStampedModel):
+    """An alarm raised by a press, with a timestamp for every step of its life."""
+
+    TERRITORY = ("grid", "grid_id")
+
+    device = models.ForeignKey(AlarmDevice, models.PROTECT, related_name="alarms", verbose_name=_("设备"))
+    unit = models.ForeignKey("registry.Unit", models.PROTECT, related_name="+", verbose_name=_("单位"))
+    grid = models.ForeignKey("org.Grid", models.PROTECT, related_name="+", verbose_name=_("网格"))
+    station = models.ForeignKey("org.Station", models.PROTECT, related_name="+", verbose_name=_("派出所"))
+    event_id = models.CharField(_("设备事件号"), max_length=80)
+    event_type = models.CharField(_("报警类型"), max_length=15, choices=EventType.choices)
+    protocol = models.CharField(_("接入协议"), max_length=5, choices=Protocol.choices)
+    pressed_at = models.DateTimeField(_("按下时间"))
+    received_at = models.DateTimeField(_("接收时间"))
+    state = models.CharField(
+        _("状态"), max_length=15, choices=AlarmState.choices, default=AlarmState.RECEIVED
+    )
+    acknowledged_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("确认人"),
+    )
+    dispatched_at = models.DateTimeField(_("派警时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+    disposition = models.CharField(_("处置结果"), max_length=8, choices=Disposition.choices, blank=True)
+    is_drill = models.BooleanField(_("演练"), default=False)
+
+    class Meta:
+        verbose_name = _("报警")
+        verbose_name_plural = _("报警")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            # A device's retry of the same press is the same alarm: stored once, whatever the receiver.
+            models.UniqueConstraint(fields=["device", "event_id"], name="one_alarm_per_device_event")
+        ]
+        indexes = [models.Index(fields=["station", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} · {self.unit_id} · {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DeviceEvent(TimeStampedModel):
+    """Everything else a device reports (heartbeats, tamper, low battery, unknown codes), stored once."""
+
+    TERRITORY = ("grid", "grid_id")
+
+    device = models.ForeignKey(AlarmDevice, models.PROTECT, related_name="events", verbose_name=_("设备"))
+    grid = models.ForeignKey("org.Grid", models.PROTECT, related_name="+", verbose_name=_("网格"))
+    event_id = models.CharField(_("设备事件号"), max_length=80)
+    event_type = models.CharField(_("事件类型"), max_length=15, choices=EventType.choices)
+    code = models.CharField(_("原始代码"), max_length=40, blank=True)
+    protocol = models.CharField(_("接入协议"), max_length=5, choices=Protocol.choices)
+    occurred_at = models.DateTimeField(_("发生时间"))
+    received_at = models.DateTimeField(_("接收时间"))
+
+    class Meta:
+        verbose_name = _("设备事件")
+        verbose_name_plural = _("设备事件")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "event_id"], name="one_event_per_device_event")
+        ]
