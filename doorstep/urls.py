@@ -48,6 +48,7 @@ urlpatterns = [
     path("accounts/", include("doorstep.accounts.urls")),
     path("org/", include("doorstep.org.urls")),
     path("map/", include("doorstep.maps.urls")),
+    path("alarms/", include("doorstep.alarms.urls")),
     path("registry/", include("doorstep.registry.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import Role
 from doorstep.alarms import realtime
-from doorstep.alarms.choices import ALARM_TYPES, DeviceStatus, EventType, Protocol
+from doorstep.alarms.choices import ALARM_TYPES, AlarmState, DeviceStatus, Disposition, EventType, Protocol
 from doorstep.alarms.models import Alarm, AlarmDevice, DeviceEvent
 from doorstep.audit.services import record_change
-from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.registry.models import Unit
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{4,40}$")
@@ -140,7 +140,9 @@ def receive_event(
 
 def console_payload(alarm: Alarm) -> dict[str, Any]:
     """What a dispatch console shows of a new alarm (no personal data beyond the unit's security lead)."""
-    alarm = Alarm.objects.select_related("device", "unit__address", "grid", "station").get(pk=alarm.pk)
+    alarm = Alarm.objects.select_related("device", "unit__address", "grid", "station", "acknowledged_by").get(
+        pk=alarm.pk
+    )
     unit = alarm.unit
     return {
         "id": alarm.pk,
@@ -148,6 +150,8 @@ def console_payload(alarm: Alarm) -> dict[str, Any]:
         "type_label": str(alarm.get_event_type_display()),
         "drill": alarm.is_drill,
         "state": alarm.state,
+        "state_label": str(alarm.get_state_display()),
+        "acknowledged_by": str(alarm.acknowledged_by) if alarm.acknowledged_by_id else "",
         "pressed_at": alarm.pressed_at.isoformat(),
         "received_at": alarm.received_at.isoformat(),
         "unit": {"id": unit.pk, "name": unit.name, "address": unit.address.full_text},
@@ -160,3 +164,53 @@ def console_payload(alarm: Alarm) -> dict[str, Any]:
         "lng": unit.address.lng,
         "lat": unit.address.lat,
     }
+
+
+# --- the dispatch lifecycle --------------------------------------------------------------------------------
+CONSOLE_ROLES = {Role.DISPATCHER, Role.DIRECTOR, Role.LEADER}
+
+
+def _require_console(by: Any, alarm: Alarm) -> None:
+    from doorstep.org.territory import Territory
+
+    if by is None:
+        return
+    if by.role not in CONSOLE_ROLES or not Territory.for_user(by).covers_station(alarm.station_id):
+        raise NotAllowed(_("只有本所调度员、所长或分局领导可以处置报警"))
+
+
+def _changed(alarm: Alarm) -> None:
+    payload = console_payload(alarm)
+    transaction.on_commit(lambda: realtime.publish_to_station(alarm.station_id, payload))
+
+
+@transaction.atomic
+def acknowledge(alarm: Alarm, *, by: Any) -> Alarm:
+    """The dispatcher has seen it: received → acknowledged (the first acknowledgement stands)."""
+    alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    _require_console(by, alarm)
+    if alarm.state != AlarmState.RECEIVED:
+        return alarm
+    alarm.state, alarm.acknowledged_at, alarm.acknowledged_by = AlarmState.ACKNOWLEDGED, timezone.now(), by
+    alarm.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "updated_at"])
+    record_change(by, "alarms.acknowledge", alarm)
+    _changed(alarm)
+    return alarm
+
+
+@transaction.atomic
+def close(alarm: Alarm, *, disposition: str, note: str = "", by: Any) -> Alarm:
+    """Closed with a disposition (真实警情, 误报, 测试, 其他); an unacknowledged alarm is acknowledged too."""
+    alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    _require_console(by, alarm)
+    Disposition(disposition)
+    if alarm.state == AlarmState.CLOSED:
+        raise RuleViolation(_("该报警已结案"), code="closed")
+    now = timezone.now()
+    if alarm.acknowledged_at is None:
+        alarm.acknowledged_at, alarm.acknowledged_by = now, by
+    alarm.state, alarm.closed_at, alarm.disposition = AlarmState.CLOSED, now, disposition
+    alarm.save()
+    record_change(by, "alarms.close", alarm, note=note[:200])
+    _changed(alarm)
+    return alarm

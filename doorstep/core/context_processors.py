@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import Role
+from doorstep.alarms.services import CONSOLE_ROLES
 
 AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
 VISIT_ROLES = {Role.OFFICER, Role.AUXILIARY}  # the grid team's visit to-do list
@@ -27,6 +28,8 @@ def navigation(request):
         ("maps:map", "map-2", _("电子地图")),
         ("registry:index", "address-book", _("一标三实")),
     ]
+    if user.is_superuser or user.role in CONSOLE_ROLES:
+        items.append(("alarms:console", "urgent", _("报警调度")))
     if user.role in VISIT_ROLES:
         items.append(("registry:todo", "list-check", _("走访待办")))
     if can_read_audit(user):

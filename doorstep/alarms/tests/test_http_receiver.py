@@ -192,3 +192,65 @@ def test_a_test_press_is_a_drill(button, published):
     press(button, event_id="drill-1", type_="test")
 
     assert Alarm.objects.get().is_drill
+
+
+# --- the console and the lifecycle ------------------------------------------------------------------------
+def test_acknowledge_then_close_with_timestamps_and_audit(button, world, published):
+    alarm = Alarm.objects.get(pk=press(button).json()["id"])
+
+    services.acknowledge(alarm, by=world.dispatcher)
+    services.acknowledge(alarm, by=world.director)  # the first acknowledgement stands
+    alarm.refresh_from_db()
+    assert alarm.state == "acknowledged" and alarm.acknowledged_by == world.dispatcher
+    services.close(alarm, disposition="false", note="学生误触", by=world.dispatcher)
+    alarm.refresh_from_db()
+    assert (
+        alarm.state == "closed" and alarm.disposition == "false" and alarm.closed_at >= alarm.acknowledged_at
+    )
+    with pytest.raises(ServiceError, match="已结案"):
+        services.close(alarm, disposition="real", by=world.dispatcher)
+    actions = list(
+        AuditEntry.objects.filter(object_type="alarms.alarm").order_by("id").values_list("action", flat=True)
+    )
+    assert actions == ["alarms.acknowledge", "alarms.close"]
+
+
+@pytest.mark.parametrize("user", ["officer_a", "auxiliary_a", "director_s2"])
+def test_only_the_stations_console_roles_may_handle_an_alarm(button, world, user, published):
+    alarm = Alarm.objects.get(pk=press(button).json()["id"])
+
+    with pytest.raises(NotAllowed):
+        services.acknowledge(alarm, by=world.users[user])
+
+
+def test_console_shows_the_open_alarms_of_the_users_stations(button, world, client_for, published):
+    press(button, event_id="e-open")
+    closed = Alarm.objects.get(pk=press(button, event_id="e-closed").json()["id"])
+    services.close(closed, disposition="test", by=world.director)
+
+    page = client_for(world.dispatcher).get("/alarms/console/")
+    other = client_for(world.director_s2).get("/alarms/console/")
+
+    assert page.status_code == 200
+    assert [a["id"] for a in page.context["alarms"]] == [Alarm.objects.get(event_id="e-open").pk]
+    assert page.context["alarms"][0]["unit"]["name"] == "西福小学" and "报警调度台" in page.content.decode()
+    assert other.context["alarms"] == []
+    assert client_for(world.officer_a).get("/alarms/console/").status_code == 404
+
+
+def test_console_actions_answer_json_and_stay_in_the_territory(button, world, client_for, published):
+    alarm_id = press(button).json()["id"]
+    json_accept = {"HTTP_ACCEPT": "application/json"}
+
+    foreign = client_for(world.director_s2).post(f"/alarms/{alarm_id}/acknowledge/", **json_accept)
+    mine = client_for(world.dispatcher).post(f"/alarms/{alarm_id}/acknowledge/", **json_accept)
+    closed = client_for(world.dispatcher).post(
+        f"/alarms/{alarm_id}/close/", {"disposition": "real"}, **json_accept
+    )
+    bad = client_for(world.dispatcher).post(f"/alarms/{alarm_id}/close/", {"disposition": "x"})
+
+    assert foreign.status_code == 404
+    assert mine.status_code == 200 and mine.json()["state"] == "acknowledged"
+    assert mine.json()["acknowledged_by"]
+    assert closed.json()["state"] == "closed"
+    assert bad.status_code == 302
