@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
-from doorstep.registry.tests.test_browser import SCREENSHOTS, TIMEOUT_MS, Watch, chromium  # noqa: F401
+from doorstep.core.tests.browser import SCREENSHOTS, TIMEOUT_MS, Watch, chromium  # noqa: F401
 
 pytestmark = pytest.mark.browser
 ROOT = Path(settings.BASE_DIR)
@@ -96,7 +96,7 @@ def _press(origin: str, secret: str, event_id: str) -> dict:
         return json.loads(response.read())
 
 
-def test_a_press_pops_up_on_the_console_and_is_acknowledged(server, chromium):  # noqa: F811
+def test_a_press_pops_up_on_the_console_and_is_acknowledged(server, chromium):
     origin, watch = server["origin"], Watch()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")

@@ -8,54 +8,20 @@ Full-page screenshots go to var/screenshots/ for a human to look at.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
 
-from doorstep.conftest import PASSWORD, build_world
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-TIMEOUT_MS = 45_000  # waits on events; generous for a loaded 2-core CI machine
+from doorstep.conftest import PASSWORD
+from doorstep.core.tests.browser import (  # noqa: F401 - fixtures
+    SCREENSHOTS,
+    TIMEOUT_MS,
+    _async_unsafe_allowed,
+    chromium,
+    world,
+)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def _async_unsafe_allowed(monkeypatch):
-    # Playwright's sync API keeps an asyncio loop in this thread; Django would refuse ORM calls here.
-    # Set per test (not for the whole process) so other tests keep Django's async-safety check.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def world(transactional_db):
-    # The live server answers from another thread, so the data must be committed: no `db` rollback here.
-    return build_world()
-
-
-@pytest.fixture
-def chromium():
-    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        message = (
-            f"!!! Chromium is not installed at {CHROMIUM} — the browser test needs Debian's chromium "
-            "package (apt-get install chromium fonts-noto-cjk, or `make system-deps`)"
-        )
-        if os.environ.get("DOORSTEP_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_director_sees_dashboard_staffing_and_map(world, live_server, chromium):

@@ -9,10 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from doorstep.core.masking import mask_citizen_id
-from doorstep.registry import services
-from doorstep.registry.choices import Occupancy
-from doorstep.registry.tests.conftest import make_house, reg  # noqa: F401 - fixture
-from doorstep.registry.tests.test_browser import (  # noqa: F401 - fixtures
+from doorstep.core.tests.browser import (  # noqa: F401 - fixtures
     SCREENSHOTS,
     TIMEOUT_MS,
     Watch,
@@ -21,6 +18,9 @@ from doorstep.registry.tests.test_browser import (  # noqa: F401 - fixtures
     sign_in,
     world,
 )
+from doorstep.registry import services
+from doorstep.registry.choices import Occupancy
+from doorstep.registry.tests.conftest import make_house, reg  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def _fly(page, lng, lat, zoom=17.5, pitch=0):
     )
 
 
-def test_officer_opens_a_house_from_the_3d_map(reg, world, live_server, chromium):  # noqa: F811
+def test_officer_opens_a_house_from_the_3d_map(reg, world, live_server, chromium):
     red = make_house(world.grid_a, occupancy=Occupancy.GROUP_RENTAL)
     origin = live_server.url
     watch = Watch()
@@ -87,7 +87,7 @@ def test_officer_opens_a_house_from_the_3d_map(reg, world, live_server, chromium
     context.close()
 
 
-def test_map_tiles_update_after_a_change(reg, world, live_server, chromium):  # noqa: F811
+def test_map_tiles_update_after_a_change(reg, world, live_server, chromium):
     origin = live_server.url
     watch = Watch()
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
