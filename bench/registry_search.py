@@ -57,81 +57,10 @@ from doorstep.org.models import Grid  # noqa: E402
 from doorstep.registry import search  # noqa: E402
 from doorstep.registry.choices import Colour, Occupancy, PermitType, PersonCategory, UnitType  # noqa: E402
 from doorstep.registry.models import Address, House, Household, Person, Unit  # noqa: E402
+from doorstep.registry.seed import ESTATES, ROADS, SHOP_WORDS  # noqa: E402 - the seed's name lists
 from doorstep.registry.services import initials  # noqa: E402
 
 STREETS = ["东海街道", "丰泽街道", "泉秀街道", "清源街道", "华大街道", "城东街道", "北峰街道", "东湖街道"]
-ROADS = [
-    "东海大街",
-    "刺桐路",
-    "丰泽街",
-    "田安路",
-    "津头埔路",
-    "宝洲路",
-    "泉秀路",
-    "丰盛路",
-    "湖心街",
-    "东湖街",
-    "温陵路",
-    "少林路",
-    "华大街",
-    "清源路",
-    "北峰路",
-    "东滨路",
-    "通港西街",
-    "坪山路",
-    "霞淮街",
-    "云山路",
-    "浦西路",
-    "圳山路",
-    "后茂路",
-    "法石街",
-    "东美路",
-    "七星街",
-    "新门街",
-    "笋江路",
-]
-ESTATES = [
-    "阳光花园",
-    "东海湾",
-    "刺桐苑",
-    "丰泽新村",
-    "宝洲花园",
-    "湖心公寓",
-    "金色家园",
-    "云山小区",
-    "泉秀花园",
-    "华侨新村",
-    "温陵雅苑",
-    "东湖山庄",
-    "丰盛家园",
-    "清源山居",
-    "滨海名城",
-    "世茂御龙",
-    "中骏天峰",
-    "万科城",
-    "融侨城",
-    "海景国际",
-]
-SHOP_WORDS = [
-    "鑫源",
-    "恒达",
-    "宏发",
-    "金诚",
-    "永盛",
-    "华兴",
-    "福泰",
-    "瑞丰",
-    "嘉禾",
-    "顺昌",
-    "泰和",
-    "兴隆",
-    "万家",
-    "佳美",
-    "闽南",
-    "刺桐",
-    "海丝",
-    "泉心",
-]
 SHOP_KINDS = ["商行", "超市", "餐饮店", "五金店", "药房", "鞋服有限公司", "贸易有限公司", "汽车维修部"]
 FLOATING_REGIONS = ["360102", "350322", "430102", "510107", "412701", "532101"]
 BATCH = 2000

@@ -22,6 +22,7 @@ from doorstep.alarms.choices import ALARM_TYPES, AlarmState, DeviceStatus, Dispo
 from doorstep.alarms.models import Alarm, AlarmDevice, DeviceEvent
 from doorstep.audit.services import record_change
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
+from doorstep.org.territory import Territory
 from doorstep.registry.models import Unit
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{4,40}$")
@@ -171,8 +172,6 @@ CONSOLE_ROLES = {Role.DISPATCHER, Role.DIRECTOR, Role.LEADER}
 
 
 def _require_console(by: Any, alarm: Alarm) -> None:
-    from doorstep.org.territory import Territory
-
     if by is None:
         return
     if by.role not in CONSOLE_ROLES or not Territory.for_user(by).covers_station(alarm.station_id):

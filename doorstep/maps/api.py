@@ -211,13 +211,13 @@ class HouseGeoJSONView(APIView):
             {
                 "type": "Feature",
                 "id": pk,
-                "geometry": {"type": "Polygon", "coordinates": [list(tiles._ring_of(fp, lng, lat))]},
+                "geometry": {"type": "Polygon", "coordinates": [list(tiles.ring_of(fp, lng, lat))]},
                 "properties": {
                     "colour": colour,
                     "floors": floors,
                     "occupancy": occupancy,
                     "grid": grid_id,
-                    "due": tiles._due(due),
+                    "due": tiles.due_number(due),
                 },
             }
             for pk, lng, lat, fp, colour, floors, occupancy, grid_id, due in rows

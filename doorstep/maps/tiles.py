@@ -131,7 +131,7 @@ def _clip(ring: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return ring
 
 
-def _ring_of(footprint: Any, lng: float, lat: float) -> Iterable[tuple[float, float]]:
+def ring_of(footprint: Any, lng: float, lat: float) -> Iterable[tuple[float, float]]:
     if isinstance(footprint, str):  # some backends hand JSON back as text in values_list
         footprint = json.loads(footprint)
     if isinstance(footprint, dict):
@@ -144,7 +144,8 @@ def _ring_of(footprint: Any, lng: float, lat: float) -> Iterable[tuple[float, fl
     return [(lng - d, lat - d), (lng + d, lat - d), (lng + d, lat + d), (lng - d, lat + d)]
 
 
-def _due(value: dt.date | None) -> int:
+def due_number(value: dt.date | None) -> int:
+    """A due date as the tiles carry it: yyyymmdd, 0 for never (compared as a number by the map)."""
     return value.year * 10000 + value.month * 100 + value.day if value else 0
 
 
@@ -203,7 +204,7 @@ def _footprints(qs: QuerySet[House], box: TileBox) -> bytes:
     )
     loads = json.loads
     for pk, lng, lat, fp, colour, floors, occupancy, grid_id, due in rows.iterator(chunk_size=2000):
-        ring = _ring_of(loads(fp) if fp else None, lng, lat)
+        ring = ring_of(loads(fp) if fp else None, lng, lat)
         xs = [p[0] for p in ring]
         ys = [p[1] for p in ring]
         if min(xs) > east or max(xs) < west or min(ys) > north or max(ys) < south:
@@ -213,7 +214,7 @@ def _footprints(qs: QuerySet[House], box: TileBox) -> bytes:
             points = _clip(points)
             if len(points) < 3:
                 continue
-        due_int = int(due[:4] + due[5:7] + due[8:10]) if due else 0
+        due_int = int(due[:4] + due[5:7] + due[8:10]) if due else 0  # due_number of the date's text
         key = (colour, floors, occupancy, grid_id, due_int)
         tags = tag_cache.get(key)
         if tags is None:

@@ -57,6 +57,12 @@ from doorstep.registry.todo import visit_todo
 PER_PAGE = 30
 
 
+def _preselected(request, param: str, qs):
+    """The object a "new" form starts from (`?house=12` from a house page), if the user may see it."""
+    value = request.GET.get(param, "")
+    return qs.filter(pk=value).first() if value.isdigit() else None
+
+
 # --- helpers --------------------------------------------------------------------------------------------
 def _page(request, qs, per_page: int = PER_PAGE):
     page = Paginator(qs, per_page).get_page(request.GET.get("page"))
@@ -321,11 +327,8 @@ def house_new(request):
     user = request.user
     _require_writer(user)
     addresses = selectors.addresses_for(user).filter(house__isnull=True)
-    initial = {}
-    if request.GET.get("address", "").isdigit():
-        address = addresses.filter(pk=request.GET["address"]).first()
-        if address:
-            initial = {"address": address.code, "code": f"H{address.code}"[:40]}
+    address = _preselected(request, "address", addresses)
+    initial = {"address": address.code, "code": f"H{address.code}"[:40]} if address else {}
     form = HouseForm(request.POST or None, addresses=addresses, initial=initial)
     if request.method == "POST" and form.is_valid():
         house = _save(
@@ -463,11 +466,8 @@ def household_new(request):
     user = request.user
     _require_writer(user)
     houses = selectors.houses_for(user)
-    initial = {}
-    if request.GET.get("house", "").isdigit():
-        house = houses.filter(pk=request.GET["house"]).first()
-        if house:
-            initial = {"house": house.code}
+    house = _preselected(request, "house", houses)
+    initial = {"house": house.code} if house else {}
     form = HouseholdForm(request.POST or None, houses=houses, initial=initial)
     if request.method == "POST" and form.is_valid():
         household = _save(
@@ -656,11 +656,8 @@ def unit_new(request):
     user = request.user
     _require_writer(user)
     addresses = selectors.addresses_for(user)
-    initial = {}
-    if request.GET.get("address", "").isdigit():
-        address = addresses.filter(pk=request.GET["address"]).first()
-        if address:
-            initial = {"address": address.code}
+    address = _preselected(request, "address", addresses)
+    initial = {"address": address.code} if address else {}
     form = UnitForm(request.POST or None, addresses=addresses, initial=initial)
     if request.method == "POST" and form.is_valid():
         unit = _save(
