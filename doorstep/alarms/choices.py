@@ -53,3 +53,19 @@ class Disposition(models.TextChoices):
     FALSE = "false", _("误报")
     TEST = "test", _("测试")
     OTHER = "other", _("其他")
+
+
+class AlertKind(models.TextChoices):
+    """Device alerts raised by supervision and by what devices report; open until cleared."""
+
+    OFFLINE = "offline", _("设备离线")
+    TAMPER = "tamper", _("防拆报警")
+    LOW_BATTERY = "low_battery", _("电量低")
+    UNKNOWN = "unknown", _("未知事件待核实")
+
+
+class DrillStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("待演练")
+    PASSED = "passed", _("演练通过")
+    FAILED = "failed", _("演练失败")
+    CANCELLED = "cancelled", _("已取消")

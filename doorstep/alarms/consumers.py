@@ -82,3 +82,7 @@ class AlarmConsumer(AsyncJsonWebsocketConsumer):
     async def alarm_event(self, event):
         """Group message {"type": "alarm.event", "payload": {...}} sent after the alarm's commit."""
         await self.send_json({"type": "alarm", "payload": event["payload"]})
+
+    async def device_alert(self, event):
+        """Group message {"type": "device.alert", "payload": {...}}: a device alert raised or cleared."""
+        await self.send_json({"type": "device_alert", "payload": event["payload"]})

@@ -7,7 +7,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from doorstep.alarms.choices import AlarmState, DeviceKind, DeviceStatus, Disposition, EventType, Protocol
+from doorstep.alarms.choices import (
+    AlarmState,
+    AlertKind,
+    DeviceKind,
+    DeviceStatus,
+    Disposition,
+    DrillStatus,
+    EventType,
+    Protocol,
+)
 from doorstep.core.models import TimeStampedModel
 
 
@@ -79,8 +88,43 @@ class Alarm(TimeStampedModel):
         verbose_name=_("确认人"),
     )
     dispatched_at = models.DateTimeField(_("派警时间"), null=True, blank=True)
+    dispatched_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alarm_dispatches",
+        verbose_name=_("出警民警"),
+    )
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("派警人"),
+    )
+    arrived_at = models.DateTimeField(_("到场时间"), null=True, blank=True)
+    arrival_lng = models.FloatField(_("到场经度"), null=True, blank=True)
+    arrival_lat = models.FloatField(_("到场纬度"), null=True, blank=True)
+    arrival_accuracy = models.FloatField(_("定位精度（米）"), null=True, blank=True)
+    escalated_at = models.DateTimeField(
+        _("升级时间"), null=True, blank=True, help_text=_("超时未确认，已升级到所长和分局指挥")
+    )
+    late_at = models.DateTimeField(
+        _("超时标记时间"), null=True, blank=True, help_text=_("超过到场时限（城区5分钟、郊区10分钟）仍未到场")
+    )
     closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("结案人"),
+    )
     disposition = models.CharField(_("处置结果"), max_length=8, choices=Disposition.choices, blank=True)
+    close_note = models.CharField(_("处置说明"), max_length=200, blank=True)
     is_drill = models.BooleanField(_("演练"), default=False)
 
     class Meta:
@@ -91,7 +135,10 @@ class Alarm(TimeStampedModel):
             # A device's retry of the same press is the same alarm: stored once, whatever the receiver.
             models.UniqueConstraint(fields=["device", "event_id"], name="one_alarm_per_device_event")
         ]
-        indexes = [models.Index(fields=["station", "state"])]
+        indexes = [
+            models.Index(fields=["station", "state"]),
+            models.Index(fields=["station", "received_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_event_type_display()} · {self.unit_id} · {self.received_at:%Y-%m-%d %H:%M:%S}"
@@ -107,6 +154,7 @@ class DeviceEvent(TimeStampedModel):
     event_id = models.CharField(_("设备事件号"), max_length=80)
     event_type = models.CharField(_("事件类型"), max_length=15, choices=EventType.choices)
     code = models.CharField(_("原始代码"), max_length=40, blank=True)
+    restore = models.BooleanField(_("恢复"), default=False, help_text=_("设备报告该状况已恢复（如防拆恢复）"))
     protocol = models.CharField(_("接入协议"), max_length=5, choices=Protocol.choices)
     occurred_at = models.DateTimeField(_("发生时间"))
     received_at = models.DateTimeField(_("接收时间"))
@@ -118,3 +166,88 @@ class DeviceEvent(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["device", "event_id"], name="one_event_per_device_event")
         ]
+
+
+class DeviceAlert(TimeStampedModel):
+    """A device problem for a human to see: offline (two heartbeat intervals missed), tamper, low battery or
+    an event code nobody knows. At most one open alert per device and kind; cleared by the device (it comes
+    back, the restore code arrives) or by a person."""
+
+    TERRITORY = ("grid", "grid_id")
+
+    device = models.ForeignKey(AlarmDevice, models.PROTECT, related_name="alerts", verbose_name=_("设备"))
+    grid = models.ForeignKey("org.Grid", models.PROTECT, related_name="+", verbose_name=_("网格"))
+    station = models.ForeignKey("org.Station", models.PROTECT, related_name="+", verbose_name=_("派出所"))
+    kind = models.CharField(_("告警类型"), max_length=12, choices=AlertKind.choices)
+    event = models.ForeignKey(
+        DeviceEvent, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("触发事件")
+    )
+    detail = models.CharField(_("说明"), max_length=200, blank=True)
+    raised_at = models.DateTimeField(_("告警时间"))
+    cleared_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("解除人"),
+    )
+
+    class Meta:
+        verbose_name = _("设备告警")
+        verbose_name_plural = _("设备告警")
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "kind"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_open_alert_per_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["station", "cleared_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.device_id}"
+
+
+class Drill(TimeStampedModel):
+    """演练: a scheduled test press of one device in a time window. A press of that device inside the window
+    is the drill (marked, never in real statistics); a window that ends without one is a failed drill."""
+
+    TERRITORY = ("grid", "grid_id")
+
+    device = models.ForeignKey(AlarmDevice, models.PROTECT, related_name="drills", verbose_name=_("设备"))
+    grid = models.ForeignKey("org.Grid", models.PROTECT, related_name="+", verbose_name=_("网格"))
+    station = models.ForeignKey("org.Station", models.PROTECT, related_name="+", verbose_name=_("派出所"))
+    starts_at = models.DateTimeField(_("演练开始"))
+    ends_at = models.DateTimeField(_("演练结束"))
+    status = models.CharField(
+        _("演练结果"), max_length=10, choices=DrillStatus.choices, default=DrillStatus.SCHEDULED
+    )
+    alarm = models.OneToOneField(
+        Alarm, models.PROTECT, null=True, blank=True, related_name="drill", verbose_name=_("演练报警")
+    )
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("安排人"),
+    )
+
+    class Meta:
+        verbose_name = _("演练")
+        verbose_name_plural = _("演练")
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["device", "starts_at"]), models.Index(fields=["status", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="drill_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} · {self.starts_at:%Y-%m-%d %H:%M}"

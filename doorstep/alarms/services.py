@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import Role
-from doorstep.alarms import realtime
+from doorstep.alarms import realtime, supervision
 from doorstep.alarms.choices import ALARM_TYPES, AlarmState, DeviceStatus, Disposition, EventType, Protocol
 from doorstep.alarms.models import Alarm, AlarmDevice, DeviceEvent
 from doorstep.audit.services import record_change
@@ -99,6 +99,7 @@ def receive_event(
     occurred_at: dt.datetime,
     protocol: str,
     code: str = "",
+    restore: bool = False,
 ) -> tuple[Alarm | DeviceEvent, bool]:
     """Store what a device reported, once: (the alarm or device event, True if new). A retry of the same
     `event_id` returns the stored row and creates nothing. The consoles hear of a new alarm after commit."""
@@ -121,13 +122,13 @@ def receive_event(
         fields |= {"unit_id": device.unit_id, "station_id": device.station_id, "pressed_at": occurred_at}
         fields["is_drill"] = event_type == EventType.TEST
     else:
-        fields |= {"occurred_at": occurred_at, "code": code[:40]}
+        fields |= {"occurred_at": occurred_at, "code": code[:40], "restore": restore}
     try:
         with transaction.atomic():  # a concurrent retry of the same press may win the race: that one stands
             row = model.objects.create(**fields)
     except IntegrityError:
         return model.objects.get(device=device, event_id=event_id), False
-    status = STATUS_OF.get(event_type)
+    status = None if restore else STATUS_OF.get(event_type)
     if status is None and device.status in (DeviceStatus.UNKNOWN, DeviceStatus.OFFLINE):
         status = DeviceStatus.ONLINE
     AlarmDevice.objects.filter(pk=device.pk).update(
@@ -136,6 +137,8 @@ def receive_event(
     if is_alarm:
         payload = console_payload(row)
         transaction.on_commit(lambda: realtime.publish_to_station(device.station_id, payload))
+    else:
+        supervision.note_event(row)
     return row, True
 
 
