@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from doorstep.alarms import seed as alarms_seed
 from doorstep.org import seed as org_seed
 from doorstep.registry import seed as registry_seed
 
@@ -32,6 +33,11 @@ class Command(BaseCommand):
             f"一标三实{'已生成' if registry.created else '已存在，未重复生成'}：地址 {c['addresses']}，"
             f"房屋 {c['houses']}，户 {c['households']}，实有人口 {c['persons']}，"
             f"单位 {c['units']}（重点单位 {c['key_units']}），重点人员 {c['concerns']}。"
+        )
+        alarms = alarms_seed.seed(seed)
+        self.stdout.write(
+            f"一键报警{'已生成' if alarms.created else '已存在，未重复生成'}：设备 {alarms.devices}，"
+            f"历史报警 {alarms.alarms}。"
         )
         self.stdout.write(f"演示账号（密码均为 {org_seed.DEMO_PASSWORD}）：")
         for role, username, description in result.logins:
