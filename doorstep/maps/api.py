@@ -12,6 +12,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from doorstep.alarms.choices import AlarmState
+from doorstep.alarms.models import Alarm, AlarmDevice
 from doorstep.maps import tiles
 from doorstep.org import selectors
 from doorstep.org.territory import Territory
@@ -236,6 +238,21 @@ class UnitLayerView(APIView):
             .order_by("-is_key", "name")
             .values_list("id", "name", "unit_type", "is_key", "key_level", "address__lng", "address__lat")
         )
+        # One-click alarm: how many devices a key unit has, and its alarms not yet closed (drills included,
+        # marked: the map shows what is happening, the statistics leave drills out).
+        devices = dict(
+            AlarmDevice.objects.filter(active=True)
+            .values("unit_id")
+            .annotate(n=Count("id"))
+            .values_list("unit_id", "n")
+        )
+        open_alarms = dict(
+            Territory.for_user(request.user)
+            .filter(Alarm.objects.exclude(state=AlarmState.CLOSED))
+            .values("unit_id")
+            .annotate(n=Count("id"))
+            .values_list("unit_id", "n")
+        )
         types = dict(UnitType.choices)
         return Response(
             feature_collection(
@@ -250,6 +267,8 @@ class UnitLayerView(APIView):
                             "type": str(types.get(unit_type, unit_type)),
                             "key": is_key,
                             "level": key_level,
+                            "devices": devices.get(pk, 0),
+                            "alarms": open_alarms.get(pk, 0),
                         },
                     }
                     for pk, name, unit_type, is_key, key_level, lng, lat in rows

@@ -8,9 +8,11 @@ from django.shortcuts import render
 
 from doorstep.maps import tiles
 from doorstep.org import selectors
+from doorstep.registry import selectors as registry_selectors
 from doorstep.registry.choices import Colour, Occupancy
 
 GLYPH_FONT = "Noto Sans Regular"
+UNIT_FOCUS_DEGREES = 0.002  # about 200 m around a unit opened with ?unit=
 
 
 def _style(request) -> dict:
@@ -41,8 +43,22 @@ def map_page(request):
     grids = selectors.grids_for(request.user)
     focus = request.GET.get("grid")
     focus_grid = grids.filter(pk=focus).first() if focus and focus.isdigit() else None
+    unit_id = request.GET.get("unit", "")
+    focus_unit = (
+        registry_selectors.units_for(request.user).filter(pk=unit_id, address__lng__isnull=False).first()
+        if unit_id.isdigit()
+        else None
+    )
     bbox = None
-    if focus_grid and focus_grid.min_lng is not None:
+    if focus_unit is not None:  # e.g. from the dispatch console: the unit and its street block
+        lng, lat = focus_unit.address.lng, focus_unit.address.lat
+        bbox = [
+            lng - UNIT_FOCUS_DEGREES,
+            lat - UNIT_FOCUS_DEGREES,
+            lng + UNIT_FOCUS_DEGREES,
+            lat + UNIT_FOCUS_DEGREES,
+        ]
+    elif focus_grid and focus_grid.min_lng is not None:
         bbox = [focus_grid.min_lng, focus_grid.min_lat, focus_grid.max_lng, focus_grid.max_lat]
     else:  # the whole territory: the map opens on it at once, so the house tiles load with the page
         extent = grids.aggregate(w=Min("min_lng"), s=Min("min_lat"), e=Max("max_lng"), n=Max("max_lat"))
@@ -55,6 +71,7 @@ def map_page(request):
             "style_url": settings.MAP_STYLE_URL,
             "center": list(settings.MAP_CENTER),
             "focus_bbox": bbox,
+            "focus_unit": focus_unit.pk if focus_unit is not None else None,
             "glyph_font": GLYPH_FONT,
             "grids": grids.order_by("community__station__name", "community__name", "name"),
             "colours": Colour.choices,

@@ -210,9 +210,14 @@
       // Grids under the houses.
       map.addLayer({ id: "grids-fill", type: "fill", source: "grids", paint: { "fill-color": "#206bc4", "fill-opacity": 0.05 } }, "house-cells");
       map.addLayer({ id: "grids-line", type: "line", source: "grids", paint: { "line-color": "#206bc4", "line-width": 1.2 } }, "house-cells");
-      map.addLayer({ id: "units", type: "circle", source: "units", minzoom: 13,
+      // Key units purple; with one-click alarm devices a red ring; with an alarm not yet closed, red and large
+      // at every zoom (the dispatcher must find it on the whole district).
+      map.addLayer({ id: "units", type: "circle", source: "units", minzoom: 13, filter: ["==", ["get", "alarms"], 0],
         paint: { "circle-radius": ["case", ["get", "key"], 6, 3.5], "circle-color": ["case", ["get", "key"], "#ae3ec9", "#667382"],
-          "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
+          "circle-stroke-color": ["case", [">", ["get", "devices"], 0], "#d63939", "#fff"],
+          "circle-stroke-width": ["case", [">", ["get", "devices"], 0], 2.5, 1.5] } });
+      map.addLayer({ id: "units-alarm", type: "circle", source: "units", filter: [">", ["get", "alarms"], 0],
+        paint: { "circle-radius": 10, "circle-color": "#d63939", "circle-stroke-color": "#fff", "circle-stroke-width": 3 } });
       map.addLayer({ id: "units-label", type: "symbol", source: "units", minzoom: 15, filter: ["get", "key"],
         layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 11, "text-offset": [0, 1.1], "text-anchor": "top" },
         paint: { "text-color": "#7b2a8f", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
@@ -245,8 +250,7 @@
         box.append(title, address, phone);
         new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
       });
-      map.on("click", "units", (e) => {
-        const p = e.features[0].properties;
+      const unitPopup = (p, lngLat) => {
         const box = document.createElement("div");
         const title = document.createElement("strong");
         title.textContent = p.name;
@@ -257,10 +261,22 @@
         link.className = "small";
         link.href = `/registry/units/${p.id}/`;
         link.textContent = "→";
-        box.append(title, kind, link);
-        new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
-      });
-      for (const layer of ["rooms", "units", "houses-3d", "house-cells"]) {
+        box.append(title, kind);
+        if (p.devices > 0 || p.alarms > 0) {
+          const alarm = document.createElement("div");
+          alarm.className = p.alarms > 0 ? "small text-danger fw-bold" : "small";
+          alarm.textContent = `${d.labelDevices} ${p.devices}` + (p.alarms > 0 ? ` · ${d.labelOpenAlarms} ${p.alarms}` : "");
+          box.append(alarm);
+        }
+        box.append(link);
+        new maplibregl.Popup().setLngLat(lngLat).setDOMContent(box).addTo(map);
+      };
+      for (const layer of ["units", "units-alarm"]) map.on("click", layer, (e) => unitPopup(e.features[0].properties, e.lngLat));
+      if (d.focusUnit) {
+        const unit = units.features.find((f) => String(f.id) === d.focusUnit);
+        if (unit) unitPopup(unit.properties, unit.geometry.coordinates);
+      }
+      for (const layer of ["rooms", "units", "units-alarm", "houses-3d", "house-cells"]) {
         map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
         map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
       }
@@ -299,7 +315,7 @@
   toggle("layer-houses", ["houses-3d", "house-cells"]);
   toggle("layer-grids", ["grids-fill", "grids-line", "grids-label"]);
   toggle("layer-rooms", ["rooms", "rooms-label"]);
-  toggle("layer-units", ["units", "units-label"]);
+  toggle("layer-units", ["units", "units-alarm", "units-label"]);
   document.getElementById("toggle-3d").addEventListener("click", () => {
     map.easeTo({ pitch: map.getPitch() > 0 ? 0 : 55, bearing: map.getPitch() > 0 ? 0 : -20 });
   });
