@@ -234,6 +234,34 @@ MAP_TILE_URL = env_str("DOORSTEP_MAP_TILE_URL") or env_str("MAP_TILE_URL", "")
 MAP_STYLE_URL = env_str("DOORSTEP_MAP_STYLE_URL") or env_str("MAP_STYLE_URL", "")
 MAP_CENTER = (118.60, 24.90)
 
+# --- alarms: escalation ---------------------------------------------------------------------------------
+# An alarm nobody acknowledged this many seconds after it came in rings the station director's and the
+# sub-bureau leaders' consoles (alarms.supervision.tick, every second in alarmd).
+ALARM_ESCALATE_SECONDS = env_int("ALARM_ESCALATE_SECONDS", 30)
+if not 5 <= ALARM_ESCALATE_SECONDS <= 3600:
+    raise ConfigError(f"ALARM_ESCALATE_SECONDS must be between 5 and 3600, got {ALARM_ESCALATE_SECONDS}")
+
+# --- alarm receivers (`doorstep alarmd`, and inside `doorstep run`) -----------------------------------------
+# `doorstep run` also runs alarmd in its event loop unless DOORSTEP_ALARMD is off (or --no-alarmd).
+ALARMD_IN_RUN = env_bool("DOORSTEP_ALARMD", True)
+DC09_ENABLED = env_bool("DOORSTEP_DC09_ENABLED", True)
+DC09_HOST = env_str("DOORSTEP_DC09_HOST", "127.0.0.1")
+DC09_PORT = env_int("DOORSTEP_DC09_PORT", 7700)
+# A quiet TCP connection is closed after this; a sequence number repeated within the window is a retry.
+DC09_IDLE_SECONDS = env_int("DOORSTEP_DC09_IDLE_SECONDS", 180)
+DC09_REPEAT_WINDOW_SECONDS = env_int("DOORSTEP_DC09_REPEAT_WINDOW_SECONDS", 180)
+if not 0 <= DC09_PORT <= 65535:
+    raise ConfigError(f"DOORSTEP_DC09_PORT must be a port number (0-65535), got {DC09_PORT}")
+if DC09_IDLE_SECONDS < 1 or DC09_REPEAT_WINDOW_SECONDS < 60:
+    raise ConfigError("DOORSTEP_DC09_IDLE_SECONDS must be >= 1 and DOORSTEP_DC09_REPEAT_WINDOW_SECONDS >= 60")
+# mqtt://[user:password@]host:1883 or mqtts://... (TLS); unset: no MQTT receiver. The client id is fixed so
+# that the broker keeps the receiver's session, and the messages for it, while alarmd is away.
+MQTT_URL = env_str("DOORSTEP_MQTT_URL", "")
+MQTT_CLIENT_ID = env_str("DOORSTEP_MQTT_CLIENT_ID", "doorstep-alarmd")
+MQTT_TOPIC_PREFIX = env_str("DOORSTEP_MQTT_TOPIC_PREFIX", "doorstep/devices")
+if MQTT_URL and not MQTT_URL.startswith(("mqtt://", "mqtts://")):
+    raise ConfigError("DOORSTEP_MQTT_URL must start with mqtt:// or mqtts://")
+
 # --- production hardening -------------------------------------------------------------------------------
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -8,13 +8,10 @@ id and creates nothing; an unknown device and a bad signature get the same 401.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import hmac
 import json
-import time
+import logging
 
-from django.utils.dateparse import parse_datetime
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -23,26 +20,20 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from doorstep.alarms import services
-from doorstep.alarms.choices import EventType, Protocol
+from doorstep.alarms import services, signing
+from doorstep.alarms.choices import Protocol
 from doorstep.alarms.models import Alarm, AlarmDevice
 
-MAX_SKEW_SECONDS = 300
+logger = logging.getLogger("doorstep.alarms")
+
 MAX_BODY = 4096
-DEVICE_TYPES = {t.value for t in EventType if t != EventType.UNKNOWN}
+DEVICE_TYPES = signing.DEVICE_TYPES
 
 
 def _refused() -> Response:
     return Response(
         {"detail": _("设备认证失败")}, status=401
     )  # the same for unknown device and bad signature
-
-
-def _signature_ok(device: AlarmDevice | None, timestamp: str, body: bytes, signature: str) -> bool:
-    # Computed even for an unknown device, so the answer takes the same time either way.
-    secret = device.secret if device is not None and device.secret else "0" * 64
-    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.lower()) and device is not None
 
 
 class AlarmEventView(APIView):
@@ -70,9 +61,20 @@ class AlarmEventView(APIView):
             200: OpenApiTypes.OBJECT,
             400: OpenApiTypes.OBJECT,
             401: OpenApiTypes.OBJECT,
+            503: OpenApiTypes.OBJECT,
         },
     )
     def post(self, request):
+        try:
+            return self._receive(request)
+        except DatabaseError as exc:
+            # Nothing was stored (the database is restarting or unreachable): the device must send again.
+            logger.warning("HTTP 报警事件入库失败（%s），已答复 503，等待设备重发", type(exc).__name__)
+            return Response(
+                {"detail": _("报警暂时无法保存，请立即重发")}, status=503, headers={"Retry-After": "1"}
+            )
+
+    def _receive(self, request):
         body = request.body
         device_id = request.headers.get("X-Device-Id", "")
         timestamp = request.headers.get("X-Timestamp", "")
@@ -80,38 +82,27 @@ class AlarmEventView(APIView):
         device = (
             AlarmDevice.objects.filter(device_id=device_id[:40], active=True).first() if device_id else None
         )
-        if len(body) > MAX_BODY or not _signature_ok(device, timestamp, body, signature):
+        if len(body) > MAX_BODY or not signing.signature_ok(device, timestamp, body, signature):
             return _refused()
-        try:
-            skew = abs(time.time() - int(timestamp))
-        except ValueError:
+        skew = signing.skew_seconds(timestamp)
+        if skew is None:
             return _refused()
-        if skew > MAX_SKEW_SECONDS:
+        if skew > signing.MAX_SKEW_SECONDS:
             return Response({"detail": _("时间戳与服务器时间相差超过5分钟，请校准设备时钟")}, status=401)
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return Response({"detail": _("请求体不是合法的 JSON")}, status=400)
-        errors = {}
-        if not isinstance(data, dict):
-            return Response({"detail": _("请求体应为 JSON 对象")}, status=400)
-        event_id = data.get("event_id")
-        if not isinstance(event_id, str) or not 1 <= len(event_id) <= 80:
-            errors["event_id"] = _("event_id 应为1至80个字符的字符串")
-        event_type = data.get("type")
-        if event_type not in DEVICE_TYPES:
-            errors["type"] = _("type 应为 %(types)s 之一") % {"types": "、".join(sorted(DEVICE_TYPES))}
-        occurred = parse_datetime(data["occurred_at"]) if isinstance(data.get("occurred_at"), str) else None
-        if occurred is None or occurred.tzinfo is None:
-            errors["occurred_at"] = _("occurred_at 应为带时区的 ISO 8601 时间")
-        if errors:
+        fields, errors = signing.check_event_fields(data)
+        if fields is None:
             detail = "；".join(errors.values())
             return Response({"detail": detail, "errors": errors}, status=400)
+        event_id = fields["event_id"]
         row, created = services.receive_event(
             device,
             event_id=event_id,
-            event_type=event_type,
-            occurred_at=occurred.astimezone(dt.UTC),
+            event_type=fields["type"],
+            occurred_at=fields["occurred_at"],
             protocol=Protocol.HTTP,
         )
         kind = "alarm" if isinstance(row, Alarm) else "event"

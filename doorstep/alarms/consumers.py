@@ -1,4 +1,14 @@
-"""Dispatch-console WebSocket: authenticated users join the alarm groups of the stations they cover."""
+"""The alarm WebSocket (/ws/alarms/) of the dispatch console and the officer's phone page.
+
+Who joins which group (realtime.py sends to them):
+- console roles (dispatcher, director, leader) join `alarms.station.<id>` of every station they cover: all
+  alarms and device alerts of those stations;
+- directors join `alarms.escalation.station.<id>` of their station and leaders of every station they cover:
+  the loud escalation of an alarm nobody acknowledged in time;
+- everyone joins `alarms.user.<id>`: the dispatches addressed to them. Officers and auxiliaries join only
+  this one — they hear of an alarm when they are sent, not of all the station's traffic.
+A user with no territory at all is refused (4403).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +19,26 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from doorstep.accounts.choices import Role
 from doorstep.accounts.middleware import SESSION_STARTED
 from doorstep.org.models import Station
 from doorstep.org.territory import Territory
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NO_TERRITORY = 4403
+ESCALATION_ROLES = {Role.DIRECTOR, Role.LEADER}  # the station director and the sub-bureau command
 
 
 def station_group(station_id: int) -> str:
     return f"alarms.station.{station_id}"
+
+
+def escalation_group(station_id: int) -> str:
+    return f"alarms.escalation.station.{station_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"alarms.user.{user_id}"
 
 
 @database_sync_to_async
@@ -29,11 +49,21 @@ def _seconds_left(session) -> float | None:
 
 
 @database_sync_to_async
-def _station_ids(user) -> list[int]:
+def _subscriptions(user) -> tuple[list[int], list[int]] | None:
+    """(stations whose consoles the user joins, stations whose escalations they hear), or None when the
+    user has no territory at all."""
+    from doorstep.alarms.services import CONSOLE_ROLES  # services → realtime → here: import when called
+
     territory = Territory.for_user(user)
     if territory.whole:
-        return list(Station.objects.values_list("id", flat=True))
-    return sorted(territory.station_ids)
+        stations = list(Station.objects.order_by("id").values_list("id", flat=True))
+    else:
+        stations = sorted(territory.station_ids)
+    if not stations:
+        return None
+    consoles = stations if user.is_superuser or user.role in CONSOLE_ROLES else []
+    escalations = stations if user.role in ESCALATION_ROLES else []
+    return consoles, escalations
 
 
 class AlarmConsumer(AsyncJsonWebsocketConsumer):
@@ -50,16 +80,19 @@ class AlarmConsumer(AsyncJsonWebsocketConsumer):
         if left is not None and left <= 0:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        stations = await _station_ids(user)
-        if not stations:
+        subscriptions = await _subscriptions(user)
+        if subscriptions is None:
             await self.close(code=CLOSE_NO_TERRITORY)
             return
-        for station_id in stations:
-            group = station_group(station_id)
+        consoles, escalations = subscriptions
+        groups = [station_group(s) for s in consoles] + [escalation_group(s) for s in escalations]
+        for group in [*groups, user_group(user.pk)]:
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
         await self.accept()
-        await self.send_json({"type": "hello", "stations": stations})
+        await self.send_json(
+            {"type": "hello", "stations": consoles, "escalation": escalations, "user": user.pk}
+        )
         if left is not None:
             # A console left open must not outlive the login: close it when the absolute limit is reached.
             self.expiry = asyncio.get_running_loop().create_task(self._close_after(left))
@@ -82,6 +115,14 @@ class AlarmConsumer(AsyncJsonWebsocketConsumer):
     async def alarm_event(self, event):
         """Group message {"type": "alarm.event", "payload": {...}} sent after the alarm's commit."""
         await self.send_json({"type": "alarm", "payload": event["payload"]})
+
+    async def alarm_dispatch(self, event):
+        """Group message {"type": "alarm.dispatch", ...} to `alarms.user.<id>`: you have just been sent."""
+        await self.send_json({"type": "dispatch", "payload": event["payload"]})
+
+    async def alarm_escalation(self, event):
+        """Group message {"type": "alarm.escalation", ...}: not acknowledged in time (directors, leaders)."""
+        await self.send_json({"type": "escalation", "payload": event["payload"]})
 
     async def device_alert(self, event):
         """Group message {"type": "device.alert", "payload": {...}}: a device alert raised or cleared."""

@@ -36,8 +36,17 @@ window (-40 s / +20 s)         frame ``"*ACK"`` encrypted with the same key
 timestamp outside the window,  ``NAK`` ``"NAK"0000R0L0A0[]_timestamp`` with the receiver's time, never
 or not a real date/time        encrypted, so that the sender can correct its clock and send again
 (`TimestampError`)
-unknown ``id``, or data that   ``DUH`` (``"DUH"seq Rrcvr Lpref #acct []``): received correctly but
-cannot be read                 cannot be processed (`UnsupportedMessageError`)
+supported ``id``, plain, data  ``ACK``; the frame reports one event of kind ``unknown`` whose code is
+that cannot be read (ADM-CID   the data as received (``Frame.readable`` is False when the data block
+data that is not Contact ID,   could not even be delimited): it arrived intact, so a human must see it,
+no closing ``]``, text after   and a DUH would only leave the panel retrying it
+the data block)
+an ``id`` we do not support   ``ACK``; one event of kind ``unknown`` whose code is ``id:data``. DC-09
+(not SIA-DCS, ADM-CID, NULL)   would answer DUH ("cannot be processed"), but a DUH leaves a panel
+                               retrying or failing over with the event unseen; the issue's rule is that
+                               whatever arrives intact from a known account is ACKed and shown to a
+                               human. This receiver therefore sends no DUH at all (`duh` builds one for
+                               completeness and for the tests of other receivers' answers)
 bad CRC, bad length,           no answer: the sender retries, or fails over to its backup path. A frame
 malformed header, too long     that cannot be trusted gets nothing to address an answer to
 encrypted for an account with  no answer: DC-09 defines NAK only for the timestamp test, and a NAK
@@ -143,12 +152,6 @@ class MalformedFrameError(FrameError):
     """Not a DC-09 frame: framing, header or size is wrong, or it is a response."""
 
 
-class UnsupportedMessageError(FrameError):
-    """Received correctly (CRC, header) but the id token or the data cannot be processed."""
-
-    answer = "DUH"
-
-
 class UnknownAccountError(FrameError):
     """An encrypted frame whose account has no key here (or that names no account)."""
 
@@ -185,6 +188,9 @@ class Frame:
     timestamp: datetime | None  # UTC
     raw: bytes
     key: bytes | None = field(default=None, repr=False, compare=False)  # to encrypt the answer
+    # False when the data block could not be delimited (no closing "]", text after it): ``data`` then holds
+    # everything after "[" as received, and the frame reports one unknown event carrying it.
+    readable: bool = True
 
 
 @dataclass(frozen=True)
@@ -353,8 +359,6 @@ def parse_frame(raw: bytes, key_for: KeyLookup | None = None) -> Frame:
     frame = Frame(token, encrypted, sequence, receiver, prefix, account, rest, (), None, raw)
     if token in RESPONSE_TOKENS:
         raise MalformedFrameError(f"a {token} response, not a message", frame)
-    if token not in SUPPORTED_TOKENS:
-        raise UnsupportedMessageError(f"unsupported id token {token!r}", frame)
 
     key = None
     if encrypted:
@@ -370,8 +374,10 @@ def parse_frame(raw: bytes, key_for: KeyLookup | None = None) -> Frame:
         content = rest
     parts = _split_content(content)
     if parts is None:
-        error = DecryptionError if encrypted else UnsupportedMessageError
-        raise error("the data block cannot be read", frame)
+        if encrypted:  # most often a wrong key: nothing in it can be trusted
+            raise DecryptionError("the data block cannot be read", frame)
+        # Arrived intact (CRC and length) but the data block cannot be delimited: reported as it is.
+        parts, frame = (content, (), None), replace(frame, readable=False)
     data, extended, timestamp_text = parts
     if encrypted and timestamp_text is None:
         # DC-09 requires it; a missing one is also how most wrong keys show.
@@ -439,16 +445,21 @@ def _decode_sia(data: str) -> list[Event]:
 
 def _decode_cid(frame: Frame) -> list[Event]:
     match = _CID.fullmatch(_without_account(frame.data))
-    if match is None:
-        raise UnsupportedMessageError("not a Contact ID event", frame)
+    if match is None:  # not Contact ID: one unknown event that carries the data for a human to read
+        return [Event(EventKind.UNKNOWN, _without_account(frame.data) or frame.data, None)]
     qualifier, code, partition, zone = match.groups()
     kind = CID_KINDS.get(code, EventKind.UNKNOWN)
     return [Event(kind, code, zone, restore=qualifier == "3", area=partition)]
 
 
 def decode_events(frame: Frame) -> list[Event]:
-    """The events a frame reports; unknown codes come back as kind "unknown". Raises
-    UnsupportedMessageError when an ADM-CID data block is not Contact ID."""
+    """The events a frame reports, never none; unknown codes come back as kind "unknown", and a data block
+    that cannot be read (unreadable frame, ADM-CID data that is not Contact ID) as one unknown event whose
+    code is that data as received."""
+    if not frame.readable:
+        return [Event(EventKind.UNKNOWN, frame.data, None)]
+    if frame.token not in SUPPORTED_TOKENS:
+        return [Event(EventKind.UNKNOWN, f"{frame.token}:{frame.data}", None)]
     if frame.token == "NULL":
         return [Event(EventKind.LINK_TEST, "NULL", None)]
     if frame.token == "ADM-CID":
@@ -537,8 +548,6 @@ def handle(
         events = decode_events(frame)
     except TimestampError as exc:
         return Dc09Result(nak(now), exc.frame, [], exc)
-    except UnsupportedMessageError as exc:
-        return Dc09Result(duh(exc.frame) if exc.frame is not None else None, exc.frame, [], exc)
     except FrameError as exc:
         return Dc09Result(None, None, [], exc)
     return Dc09Result(ack(frame, now), frame, events, None)

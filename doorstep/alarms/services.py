@@ -1,4 +1,5 @@
-"""Every write of the one-click alarm: provisioning devices and receiving what they report.
+"""Every write of the one-click alarm: provisioning devices, receiving what they report, and the dispatch
+lifecycle (acknowledge → dispatch → arrive → close, plus supervision's escalate and flag_late).
 
 `receive_event` is the one entry point of every receiver (HTTP here; MQTT and SIA DC-09 next): it stores
 a press once, however often the device retries it, and only after the commit is the console told (and
@@ -8,20 +9,35 @@ may the receiver tell the device "received").
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import Role
-from doorstep.alarms import realtime, supervision
-from doorstep.alarms.choices import ALARM_TYPES, AlarmState, DeviceStatus, Disposition, EventType, Protocol
+from doorstep.alarms import drills, realtime, supervision
+from doorstep.alarms.choices import (
+    ALARM_TYPES,
+    AlarmState,
+    AlertKind,
+    DeviceStatus,
+    Disposition,
+    EventType,
+    Protocol,
+)
 from doorstep.alarms.models import Alarm, AlarmDevice, DeviceEvent
-from doorstep.audit.services import record_change
+from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
+from doorstep.core.geo import GeometryError, check_point, distance_m
+from doorstep.org.choices import Position
+from doorstep.org.models import GridAssignment
 from doorstep.org.territory import Territory
 from doorstep.registry.models import Unit
 
@@ -100,16 +116,31 @@ def receive_event(
     protocol: str,
     code: str = "",
     restore: bool = False,
+    repeat_window: dt.timedelta | None = None,
 ) -> tuple[Alarm | DeviceEvent, bool]:
     """Store what a device reported, once: (the alarm or device event, True if new). A retry of the same
-    `event_id` returns the stored row and creates nothing. The consoles hear of a new alarm after commit."""
+    `event_id` returns the stored row and creates nothing. The consoles hear of a new alarm after commit.
+
+    The restore of a panic (the button reset: SIA PR/HR, Contact ID 3120) is a device event of that type
+    with ``restore=True``, not an alarm: there is nothing to dispatch.
+
+    ``repeat_window`` is for devices whose event ids come round again (a SIA DC-09 sequence number wraps
+    at 9999): ``event_id`` is then a key, stored as ``key@bucket`` where bucket = received time // window.
+    A row of this device under the same key received within the window (looked up in this bucket and the
+    one before, by the unique index) is the same event; later, the key is a new event."""
     EventType(event_type)
     now = timezone.now()
-    is_alarm = event_type in ALARM_TYPES
+    is_alarm = event_type in ALARM_TYPES and not restore
     model = Alarm if is_alarm else DeviceEvent
-    existing = model.objects.filter(device=device, event_id=event_id).first()
-    if existing is not None:
-        return existing, False
+    if repeat_window is None:
+        candidates = [event_id]
+    else:
+        bucket = int(now.timestamp() // repeat_window.total_seconds())
+        candidates, event_id = [f"{event_id}@{bucket}", f"{event_id}@{bucket - 1}"], f"{event_id}@{bucket}"
+    since = now - repeat_window if repeat_window is not None else None
+    for existing in model.objects.filter(device=device, event_id__in=candidates).order_by("-received_at"):
+        if since is None or existing.received_at >= since:
+            return existing, False
     fields: dict[str, Any] = {
         "device": device,
         "grid_id": device.grid_id,
@@ -135,6 +166,9 @@ def receive_event(
         last_seen_at=now, **({"status": status} if status is not None else {})
     )
     if is_alarm:
+        if device.status == DeviceStatus.OFFLINE:  # the press proves the device is back
+            supervision.clear_alerts(device, [AlertKind.OFFLINE], now=now)
+        drills.match_press(row)  # the press a scheduled drill of this device waits for is marked a drill
         payload = console_payload(row)
         transaction.on_commit(lambda: realtime.publish_to_station(device.station_id, payload))
     else:
@@ -142,12 +176,62 @@ def receive_event(
     return row, True
 
 
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def person_payload(user: Any) -> dict[str, Any] | None:
+    """A field officer as the console and the phone page show them: name, role and work phone."""
+    if user is None:
+        return None
+    staff = user.staff if user.staff_id else None
+    return {
+        "id": user.pk,
+        "name": str(user) if user.display_name or staff is None else staff.name,
+        "role": user.role,
+        "role_label": str(user.get_role_display()),
+        "phone": staff.phone if staff is not None else "",
+    }
+
+
+def console_payloads(alarms: Iterable[Alarm | int]) -> list[dict[str, Any]]:
+    """The console payloads of these alarms, in the order given, in two queries whatever their number."""
+    ids = [a.pk if isinstance(a, Alarm) else a for a in alarms]
+    rows = {
+        a.pk: a
+        for a in Alarm.objects.select_related(
+            "device",
+            "unit__address",
+            "grid",
+            "station",
+            "acknowledged_by",
+            "dispatched_to__staff",
+            "dispatched_by",
+            "closed_by",
+        ).filter(pk__in=ids)
+    }
+    officers = grid_officers({a.grid_id for a in rows.values()})
+    return [_payload(rows[pk], officers.get(rows[pk].grid_id)) for pk in ids if pk in rows]
+
+
 def console_payload(alarm: Alarm) -> dict[str, Any]:
-    """What a dispatch console shows of a new alarm (no personal data beyond the unit's security lead)."""
-    alarm = Alarm.objects.select_related("device", "unit__address", "grid", "station", "acknowledged_by").get(
-        pk=alarm.pk
-    )
+    """What a dispatch console (and the dispatched officer's phone page) shows of an alarm: the unit, where
+    the device is, the security lead, the grid officer and every step of the lifecycle with its time. No
+    personal data beyond the security lead and the officers' work phones."""
+    return console_payloads([alarm])[0]
+
+
+def _payload(alarm: Alarm, officer: Any) -> dict[str, Any]:
     unit = alarm.unit
+    lng, lat = (unit.lng, unit.lat) if unit.lng is not None else (unit.address.lng, unit.address.lat)
+    arrival = None
+    if alarm.arrived_at is not None:
+        arrival = {"lng": alarm.arrival_lng, "lat": alarm.arrival_lat, "accuracy": alarm.arrival_accuracy}
+        arrival["distance_m"] = (
+            round(distance_m(alarm.arrival_lng, alarm.arrival_lat, lng, lat))
+            if alarm.arrival_lng is not None and lng is not None
+            else None
+        )
     return {
         "id": alarm.pk,
         "type": alarm.event_type,
@@ -155,23 +239,45 @@ def console_payload(alarm: Alarm) -> dict[str, Any]:
         "drill": alarm.is_drill,
         "state": alarm.state,
         "state_label": str(alarm.get_state_display()),
-        "acknowledged_by": str(alarm.acknowledged_by) if alarm.acknowledged_by_id else "",
         "pressed_at": alarm.pressed_at.isoformat(),
         "received_at": alarm.received_at.isoformat(),
+        "acknowledged_at": _iso(alarm.acknowledged_at),
+        "acknowledged_by": str(alarm.acknowledged_by) if alarm.acknowledged_by_id else "",
+        "dispatched_at": _iso(alarm.dispatched_at),
+        "dispatched_to": person_payload(alarm.dispatched_to),
+        "dispatched_by": str(alarm.dispatched_by) if alarm.dispatched_by_id else "",
+        "arrived_at": _iso(alarm.arrived_at),
+        "arrival": arrival,
+        "escalated_at": _iso(alarm.escalated_at),
+        "late_at": _iso(alarm.late_at),
+        "closed_at": _iso(alarm.closed_at),
+        "closed_by": str(alarm.closed_by) if alarm.closed_by_id else "",
+        "disposition": alarm.disposition,
+        "disposition_label": str(alarm.get_disposition_display()) if alarm.disposition else "",
+        "close_note": alarm.close_note,
+        "updated_at": alarm.updated_at.isoformat(),  # pages keep the newer of a push and a reload
+        "norm_seconds": supervision.arrival_norm_seconds(alarm.station.area_type),
         "unit": {"id": unit.pk, "name": unit.name, "address": unit.address.full_text},
         "location": alarm.device.location,
         "device": alarm.device.device_id,
         "security_lead": unit.security_lead,
         "security_phone": unit.security_phone,
         "grid": {"id": alarm.grid_id, "name": alarm.grid.name},
+        "grid_officer": person_payload(officer),
         "station": alarm.station_id,
-        "lng": unit.address.lng,
-        "lat": unit.address.lat,
+        "station_name": alarm.station.name,
+        "lng": lng,
+        "lat": lat,
     }
 
 
 # --- the dispatch lifecycle --------------------------------------------------------------------------------
+# received → acknowledged → dispatched → arrived → closed. Every step keeps its time and who did it; a step
+# repeated by a second dispatcher (or a retry) is harmless and changes nothing.
 CONSOLE_ROLES = {Role.DISPATCHER, Role.DIRECTOR, Role.LEADER}
+FIELD_ROLES = {Role.OFFICER, Role.AUXILIARY}  # who can be sent: the grid team (1 officer + 2 auxiliaries)
+UNARRIVED = (AlarmState.RECEIVED, AlarmState.ACKNOWLEDGED, AlarmState.DISPATCHED)  # nobody on scene yet
+MAX_ACCURACY_M = 100_000.0
 
 
 def _require_console(by: Any, alarm: Alarm) -> None:
@@ -181,9 +287,60 @@ def _require_console(by: Any, alarm: Alarm) -> None:
         raise NotAllowed(_("只有本所调度员、所长或分局领导可以处置报警"))
 
 
-def _changed(alarm: Alarm) -> None:
+def grid_officers(grid_ids: Iterable[int]) -> dict[int, Any]:
+    """{grid id: the login of its current community officer (社区民警)}; a grid whose post is vacant, or whose
+    officer has no active login, is missing. The default target of a dispatch."""
+    posts = (
+        GridAssignment.objects.current()
+        .filter(
+            grid_id__in=list(grid_ids),
+            position=Position.OFFICER,
+            staff__active=True,
+            staff__user__is_active=True,
+            staff__user__role=Role.OFFICER,
+        )
+        .select_related("staff__user")
+        .order_by("started_on", "pk")
+    )
+    return {post.grid_id: post.staff.user for post in posts}
+
+
+def grid_officer(grid_id: int) -> Any:
+    return grid_officers([grid_id]).get(grid_id)
+
+
+def dispatch_candidates(station_id: int) -> QuerySet[Any]:
+    """Who may be sent to an alarm of this station: officers and auxiliaries holding a current grid post in
+    it (their post is also what puts the station in their territory, i.e. what lets their phone listen)."""
+    posted = GridAssignment.objects.current().filter(
+        grid__community__station_id=station_id, staff__active=True
+    )
+    return (
+        get_user_model()
+        .objects.select_related("staff")
+        .filter(is_active=True, role__in=FIELD_ROLES, staff_id__in=posted.values("staff_id"))
+        .order_by("role", "staff__name", "pk")
+    )
+
+
+def _changed(
+    alarm: Alarm, *, new_dispatch: bool = False, withdrawn_from: int | None = None, escalated: bool = False
+) -> None:
+    """After the commit: the station's consoles, the dispatched officer's phone (a new dispatch rings there),
+    the officer a re-dispatch took it from, and on escalation the directors' and leaders' consoles."""
     payload = console_payload(alarm)
-    transaction.on_commit(lambda: realtime.publish_to_station(alarm.station_id, payload))
+    station_id, officer_id = alarm.station_id, alarm.dispatched_to_id
+
+    def publish() -> None:
+        realtime.publish_to_station(station_id, payload)
+        if escalated:
+            realtime.publish_escalation(station_id, payload)
+        if officer_id is not None:
+            realtime.publish_to_user(officer_id, payload, dispatch=new_dispatch)
+        if withdrawn_from is not None and withdrawn_from != officer_id:
+            realtime.publish_to_user(withdrawn_from, payload)
+
+    transaction.on_commit(publish)
 
 
 @transaction.atomic
@@ -201,18 +358,165 @@ def acknowledge(alarm: Alarm, *, by: Any) -> Alarm:
 
 
 @transaction.atomic
-def close(alarm: Alarm, *, disposition: str, note: str = "", by: Any) -> Alarm:
-    """Closed with a disposition (真实警情, 误报, 测试, 其他); an unacknowledged alarm is acknowledged too."""
+def dispatch(alarm: Alarm, *, officer: Any = None, by: Any) -> Alarm:
+    """Send an officer: by default the community officer of the unit's grid, or another officer or auxiliary
+    of the station. Acknowledges the alarm if nobody has yet. Sending someone else before arrival re-dispatches
+    (the first dispatch time stands for the statistics; the audit log keeps every change); sending the same
+    person again changes nothing."""
     alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
     _require_console(by, alarm)
-    Disposition(disposition)
     if alarm.state == AlarmState.CLOSED:
-        raise RuleViolation(_("该报警已结案"), code="closed")
+        raise RuleViolation(_("该报警已结案，不能再派警"), code="closed")
+    if alarm.state == AlarmState.ARRIVED:
+        raise RuleViolation(_("出警人员已到场，不能再改派"), code="arrived")
+    if officer is None:
+        officer = grid_officer(alarm.grid_id)
+        if officer is None:
+            raise RuleViolation(_("该网格当前没有社区民警账号，请选择出警人员"), code="officer")
+    elif not dispatch_candidates(alarm.station_id).filter(pk=officer.pk).exists():
+        raise RuleViolation(_("出警人员须是本所在岗的社区民警或协勤员"), code="officer")
+    if alarm.state == AlarmState.DISPATCHED and alarm.dispatched_to_id == officer.pk:
+        return alarm
+    before = snapshot(alarm)
+    previous = alarm.dispatched_to_id
     now = timezone.now()
     if alarm.acknowledged_at is None:
         alarm.acknowledged_at, alarm.acknowledged_by = now, by
-    alarm.state, alarm.closed_at, alarm.disposition = AlarmState.CLOSED, now, disposition
+    if alarm.dispatched_at is None:
+        alarm.dispatched_at = now
+    alarm.state, alarm.dispatched_to, alarm.dispatched_by = AlarmState.DISPATCHED, officer, by
     alarm.save()
-    record_change(by, "alarms.close", alarm, note=note[:200])
+    record_change(
+        by,
+        "alarms.redispatch" if previous else "alarms.dispatch",
+        alarm,
+        before=before,
+        after=snapshot(alarm),
+    )
+    _changed(alarm, new_dispatch=True, withdrawn_from=previous)
+    return alarm
+
+
+def _coordinate(value: Any, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ServiceError(_("%(name)s应为数字") % {"name": name}, code="position")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ServiceError(_("%(name)s应为数字") % {"name": name}, code="position") from None
+    if not math.isfinite(number):
+        raise ServiceError(_("%(name)s应为有限的数字") % {"name": name}, code="position")
+    return number
+
+
+def _position(lng: Any, lat: Any, accuracy: Any) -> tuple[float | None, float | None, float | None]:
+    """(lng, lat, accuracy) of an arrival, validated; all None for an arrival recorded without a fix."""
+    lng, lat, accuracy = (
+        _coordinate(lng, _("经度")),
+        _coordinate(lat, _("纬度")),
+        _coordinate(accuracy, _("定位精度")),
+    )
+    if (lng is None) != (lat is None):
+        raise ServiceError(_("经度和纬度须同时提供"), code="position")
+    if lng is None:
+        if accuracy is not None:
+            raise ServiceError(_("有定位精度却没有经纬度"), code="position")
+        return None, None, None
+    try:
+        check_point(lng, lat)
+    except GeometryError as exc:
+        raise ServiceError(str(exc), code="position") from None
+    if accuracy is not None and not 0 <= accuracy <= MAX_ACCURACY_M:
+        raise ServiceError(_("定位精度应在0至100000米之间"), code="position")
+    return lng, lat, accuracy
+
+
+@transaction.atomic
+def arrive(alarm: Alarm, *, by: Any, lng: Any = None, lat: Any = None, accuracy: Any = None) -> Alarm:
+    """The dispatched officer is on scene: dispatched → arrived, with the phone's GPS fix (WGS-84) when it
+    has one. A console user may record it on the officer's behalf (e.g. reported by radio); the audit entry
+    says so. Without coordinates the arrival is still recorded — the time is what the response norm measures
+    — and shows as "无定位"."""
+    alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    on_behalf = by is not None and by.pk != alarm.dispatched_to_id
+    if on_behalf:
+        if by.role not in CONSOLE_ROLES:
+            raise NotAllowed(_("只有出警人员本人或本所调度台可以登记到场"))
+        _require_console(by, alarm)
+    if alarm.state == AlarmState.CLOSED:
+        raise RuleViolation(_("该报警已结案"), code="closed")
+    if alarm.state == AlarmState.ARRIVED:
+        return alarm  # the first report stands (a double tap, a retry over a bad connection)
+    if alarm.state != AlarmState.DISPATCHED:
+        raise RuleViolation(_("该报警尚未派警，不能登记到场"), code="order")
+    lng, lat, accuracy = _position(lng, lat, accuracy)
+    alarm.state, alarm.arrived_at = AlarmState.ARRIVED, timezone.now()
+    alarm.arrival_lng, alarm.arrival_lat, alarm.arrival_accuracy = lng, lat, accuracy
+    alarm.save()
+    notes = []
+    if on_behalf:
+        notes.append(_("调度台代为登记（出警人员：%(name)s）") % {"name": alarm.dispatched_to})
+    if lng is None:
+        notes.append(_("无定位"))
+    record_change(by, "alarms.arrive", alarm, note="；".join(notes))
     _changed(alarm)
     return alarm
+
+
+@transaction.atomic
+def close(alarm: Alarm, *, disposition: str, note: str = "", by: Any) -> Alarm:
+    """Closed with a disposition (真实警情, 误报, 测试, 其他) and a note; an unacknowledged alarm is acknowledged
+    too. A drill alarm closed as 真实警情 stops being a drill: a real emergency during a drill window must
+    count in the real statistics."""
+    alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    _require_console(by, alarm)
+    if disposition not in Disposition.values:
+        raise ServiceError(_("请选择处置结果"), code="disposition")
+    if alarm.state == AlarmState.CLOSED:
+        raise RuleViolation(_("该报警已结案"), code="closed")
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise ServiceError(_("处置说明不能超过200字"), code="note")
+    now = timezone.now()
+    if alarm.acknowledged_at is None:
+        alarm.acknowledged_at, alarm.acknowledged_by = now, by
+    alarm.state, alarm.closed_at, alarm.closed_by = AlarmState.CLOSED, now, by
+    alarm.disposition, alarm.close_note = disposition, note
+    if disposition == Disposition.REAL:
+        alarm.is_drill = False
+    alarm.save()
+    record_change(by, "alarms.close", alarm, note=note)
+    _changed(alarm)
+    return alarm
+
+
+# --- supervision's writes (called by supervision.tick; the conditional UPDATE makes a second process a no-op)
+def escalate(alarm_id: int, *, now: dt.datetime) -> bool:
+    """Not acknowledged in time: mark it escalated once and ring the directors' and leaders' consoles.
+    False when another process (or an acknowledgement) got there first."""
+    with transaction.atomic():
+        won = Alarm.objects.filter(pk=alarm_id, state=AlarmState.RECEIVED, escalated_at__isnull=True).update(
+            escalated_at=now, updated_at=now
+        )
+        if not won:
+            return False
+        alarm = Alarm.objects.get(pk=alarm_id)
+        record_change(None, "alarms.escalate", alarm, note=_("超时未确认，已升级到所长和分局指挥"))
+        _changed(alarm, escalated=True)
+    return True
+
+
+def flag_late(alarm_id: int, *, now: dt.datetime) -> bool:
+    """Nobody on scene within the norm (城区5分钟，郊区10分钟): mark it late once. False when already marked."""
+    with transaction.atomic():
+        won = Alarm.objects.filter(pk=alarm_id, late_at__isnull=True, state__in=UNARRIVED).update(
+            late_at=now, updated_at=now
+        )
+        if not won:
+            return False
+        alarm = Alarm.objects.get(pk=alarm_id)
+        record_change(None, "alarms.late", alarm, note=_("超过到场时限仍未到场"))
+        _changed(alarm)
+    return True

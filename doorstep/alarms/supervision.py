@@ -1,27 +1,55 @@
-"""Supervision of alarm devices: device alerts (offline, tamper, low battery, unknown event codes).
+"""Supervision of the one-click alarm: device alerts, device status, and the timers of `alarmd`.
 
 Devices raise and clear alerts through what they report (`note_event`, called by `services.receive_event`
-inside its transaction); the periodic tick of `alarmd` raises "offline" for devices that missed two
-heartbeat intervals. At most one open alert per device and kind; the consoles hear of a change after commit.
+inside its transaction). `tick(now)`, run every second by `alarmd` (and by tests with a frozen clock),
+escalates alarms nobody acknowledged in time, flags alarms nobody reached within the response norm, and
+raises "offline" for devices that missed two heartbeat intervals. At most one open alert per device and
+kind; a device's status follows its open alerts; the consoles hear of every change after commit.
+
+tick is meant to cost a handful of indexed queries when nothing is due, and to be safe when two processes
+run it (the active alarmd and a standby, or a deploy overlap): every write is a conditional UPDATE or rests
+on a unique constraint, so the second process finds nothing left to do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import importlib.util
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from doorstep.alarms import realtime
-from doorstep.alarms.choices import AlertKind, EventType
-from doorstep.alarms.models import AlarmDevice, DeviceAlert, DeviceEvent
+from doorstep.alarms.choices import AlarmState, AlertKind, DeviceStatus, EventType
+from doorstep.alarms.models import Alarm, AlarmDevice, DeviceAlert, DeviceEvent
+from doorstep.audit.services import record_change
+from doorstep.org.choices import AreaType
+from doorstep.org.models import Station
 
 ALERT_OF = {
     EventType.TAMPER: AlertKind.TAMPER,
     EventType.LOW_BATTERY: AlertKind.LOW_BATTERY,
     EventType.UNKNOWN: AlertKind.UNKNOWN,
 }
+# A device's status is its worst open alert (an unknown code says nothing about the device's health).
+STATUS_BY_ALERT = [
+    (AlertKind.OFFLINE, DeviceStatus.OFFLINE),
+    (AlertKind.TAMPER, DeviceStatus.TAMPER),
+    (AlertKind.LOW_BATTERY, DeviceStatus.LOW_BATTERY),
+]
+# The emergency response norm (DOMAIN.md): on scene within 5 minutes in the city, 10 in the suburbs.
+ARRIVAL_NORM_SECONDS = {AreaType.CITY: 5 * 60, AreaType.SUBURB: 10 * 60}
+MISSED_HEARTBEATS = 2  # "offline" after two heartbeat intervals without a word
+BATCH = 200  # at most this many of each kind per tick; the rest follow a second later
+
+
+def arrival_norm_seconds(area_type: str) -> int:
+    return ARRIVAL_NORM_SECONDS.get(area_type, ARRIVAL_NORM_SECONDS[AreaType.CITY])
 
 
 def alert_payload(alert: DeviceAlert) -> dict[str, Any]:
@@ -72,6 +100,7 @@ def raise_alert(
     except IntegrityError:  # a concurrent receiver opened it first
         return None
     _publish(alert)
+    sync_status(device)
     return alert
 
 
@@ -89,7 +118,26 @@ def clear_alerts(
         alert.cleared_at, alert.cleared_by = now or timezone.now(), by
         alert.save(update_fields=["cleared_at", "cleared_by", "updated_at"])
         _publish(alert)
+    if alerts:
+        sync_status(device)
     return len(alerts)
+
+
+def sync_status(device: AlarmDevice) -> str:
+    """Set the device's status from its open alerts: offline, tamper or low battery while one is open,
+    online once all are cleared (unknown if it has never been heard from). Returns the status."""
+    open_kinds = set(
+        DeviceAlert.objects.filter(device_id=device.pk, cleared_at__isnull=True).values_list(
+            "kind", flat=True
+        )
+    )
+    status = next((s for kind, s in STATUS_BY_ALERT if kind in open_kinds), None)
+    if status is None:
+        seen = AlarmDevice.objects.filter(pk=device.pk).values_list("last_seen_at", flat=True).first()
+        status = DeviceStatus.ONLINE if seen is not None else DeviceStatus.UNKNOWN
+    AlarmDevice.objects.filter(pk=device.pk).exclude(status=status).update(status=status)
+    device.status = status
+    return status
 
 
 def note_event(event: DeviceEvent) -> None:
@@ -104,3 +152,127 @@ def note_event(event: DeviceEvent) -> None:
         clear_alerts(device, [kind], now=event.received_at)
     else:
         raise_alert(device, kind, now=event.received_at, event=event, detail=event.code)
+
+
+# --- the tick ----------------------------------------------------------------------------------------------
+def tick(now: dt.datetime | None = None) -> dict[str, int]:
+    """One round of the timers (every second in `alarmd`): escalation, lateness, heartbeats, drills.
+    Returns how many of each it did. Each write commits on its own, so a failure leaves the rest done."""
+    now = now or timezone.now()
+    stations = list(Station.objects.order_by().values_list("id", "area_type"))
+    done = {
+        "escalated": _escalate_due(now, [pk for pk, _area in stations]),
+        "late": _flag_late(now, stations),
+        "offline": _mark_offline(now),
+        "recovered": _clear_recovered(now),
+    }
+    settle = _drills_settle_due()
+    if settle is not None:
+        settle(now)
+    return done
+
+
+# The alarm table keeps every alarm ever raised; the ones still waiting for a step are few. The queries below
+# ask only for "station IN (all stations) AND state = …" — the (station, state) index answers that with a
+# handful of rows — and compare the times of those few rows here. (A range on received_at in SQL would let
+# the planner pick the (station, received_at) index instead and walk the whole history.)
+def _escalate_due(now: dt.datetime, station_ids: list[int]) -> int:
+    """Alarms still only received ALARM_ESCALATE_SECONDS after they came in."""
+    from doorstep.alarms import services  # services imports this module
+
+    deadline = now - dt.timedelta(seconds=settings.ALARM_ESCALATE_SECONDS)
+    waiting = (
+        Alarm.objects.filter(station_id__in=station_ids, state=AlarmState.RECEIVED, escalated_at__isnull=True)
+        .order_by()
+        .values_list("pk", "received_at")
+    )
+    due = sorted((received, pk) for pk, received in waiting if received <= deadline)[:BATCH]
+    return sum(services.escalate(pk, now=now) for _received, pk in due)
+
+
+def _flag_late(now: dt.datetime, stations: list[tuple[int, str]]) -> int:
+    """Alarms nobody has reached within the norm of their station's area (city 5 min, suburb 10 min)."""
+    from doorstep.alarms import services
+
+    norm_of = {pk: arrival_norm_seconds(area) for pk, area in stations}
+    unreached = (
+        Alarm.objects.filter(station_id__in=list(norm_of), state__in=services.UNARRIVED, late_at__isnull=True)
+        .order_by()
+        .values_list("pk", "station_id", "received_at")
+    )
+    due = sorted(
+        (received, pk)
+        for pk, station_id, received in unreached
+        if received <= now - dt.timedelta(seconds=norm_of[station_id])
+    )[:BATCH]
+    return sum(services.flag_late(pk, now=now) for _received, pk in due)
+
+
+def _overdue_devices(now: dt.datetime) -> Q:
+    """Devices silent for more than MISSED_HEARTBEATS intervals (since they were provisioned, if never heard
+    from). Plain comparisons per distinct interval — a site has a handful — so the database compares
+    timestamps with no per-row date arithmetic."""
+    watched = AlarmDevice.objects.filter(active=True).exclude(status=DeviceStatus.OFFLINE)
+    overdue = Q(pk__in=[])
+    for seconds in watched.order_by().values_list("heartbeat_seconds", flat=True).distinct():
+        deadline = now - dt.timedelta(seconds=MISSED_HEARTBEATS * seconds)
+        overdue |= Q(heartbeat_seconds=seconds) & (
+            Q(last_seen_at__lt=deadline) | Q(last_seen_at__isnull=True, created_at__lt=deadline)
+        )
+    return overdue
+
+
+def _mark_offline(now: dt.datetime) -> int:
+    due = (
+        AlarmDevice.objects.filter(active=True)
+        .exclude(status=DeviceStatus.OFFLINE)
+        .filter(_overdue_devices(now))
+        .order_by()
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    return sum(mark_offline(pk, now=now) for pk in due)
+
+
+@transaction.atomic
+def mark_offline(device_pk: int, *, now: dt.datetime) -> bool:
+    """Raise "device offline" for a device that missed two heartbeats, re-checked under the row lock so a
+    heartbeat that committed meanwhile wins. False when it turned out alive or is already offline."""
+    device = AlarmDevice.objects.select_for_update().filter(pk=device_pk).first()
+    if device is None or not device.active or device.status == DeviceStatus.OFFLINE:
+        return False
+    silence = dt.timedelta(seconds=MISSED_HEARTBEATS * device.heartbeat_seconds)
+    if (device.last_seen_at or device.created_at) >= now - silence:
+        return False
+    raise_alert(
+        device,
+        AlertKind.OFFLINE,
+        now=now,
+        detail=_("超过%(n)s秒未收到心跳") % {"n": MISSED_HEARTBEATS * device.heartbeat_seconds},
+    )
+    sync_status(device)  # offline even if another process opened the alert first
+    record_change(None, "alarms.device_offline", device)
+    return True
+
+
+def _clear_recovered(now: dt.datetime) -> int:
+    """Open "offline" alerts of devices that have been heard from since (e.g. a press from a device that was
+    offline: receivers update last_seen_at, but only device events pass through note_event). The open alerts
+    are few and the partial unique index on open alerts finds them."""
+    recovered = (
+        DeviceAlert.objects.filter(
+            cleared_at__isnull=True, kind=AlertKind.OFFLINE, device__last_seen_at__gt=F("raised_at")
+        )
+        .select_related("device")
+        .order_by()
+    )
+    count = 0
+    for alert in recovered[:BATCH]:
+        count += clear_alerts(alert.device, [AlertKind.OFFLINE], now=alert.device.last_seen_at)
+    return count
+
+
+def _drills_settle_due():
+    """`doorstep.alarms.drills.settle_due(now)` once the drills module provides it (written separately)."""
+    if importlib.util.find_spec("doorstep.alarms.drills") is None:
+        return None
+    return getattr(importlib.import_module("doorstep.alarms.drills"), "settle_due", None)

@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import Role
+from doorstep.alarms import devices as alarm_devices
+from doorstep.alarms import stats as alarm_stats
 from doorstep.alarms.services import CONSOLE_ROLES
 
 AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
@@ -30,6 +32,12 @@ def navigation(request):
     ]
     if user.is_superuser or user.role in CONSOLE_ROLES:
         items.append(("alarms:console", "urgent", _("报警调度")))
+    if alarm_devices.may_view(user):  # devices, health, drills and statistics link to each other by tabs
+        items.append(("alarms:device_list", "device-mobile", _("报警设备")))
+    elif alarm_stats.may_see(user):
+        items.append(("alarms:stats", "chart-bar", _("报警统计")))
+    if user.role in VISIT_ROLES:  # the grid team: alarms dispatched to them
+        items.append(("alarms:mine", "run", _("我的出警")))
     if user.role in VISIT_ROLES:
         items.append(("registry:todo", "list-check", _("走访待办")))
     if can_read_audit(user):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
+from doorstep.alarms import devices as alarm_devices
 from doorstep.core.errors import ServiceError
 from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry import colours, privacy, search, selectors, services
@@ -640,6 +641,7 @@ def unit_list(request):
 def unit_detail(request, pk: int):
     user = request.user
     unit = get_in_territory(user, selectors.units_for(user), pk=pk)
+    station_id = unit.grid.community.station_id
     return render(
         request,
         "registry/unit_detail.html",
@@ -647,6 +649,11 @@ def unit_detail(request, pk: int):
             "unit": unit,
             "can_write": _is_writer(user),
             "security_phone": privacy.masked("security_phone", unit.security_phone),
+            # One-click alarm devices of a key unit, for those who see devices; provisioning for its director.
+            "alarm_devices": unit.alarm_devices.order_by("device_id")
+            if alarm_devices.may_view(user)
+            else None,
+            "can_add_alarm_device": unit.is_key and alarm_devices.may_manage(user, station_id),
         },
     )
 

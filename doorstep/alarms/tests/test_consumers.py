@@ -1,4 +1,6 @@
-"""The dispatch-console WebSocket (/ws/alarms/) through the real ASGI application.
+"""The alarm WebSocket (/ws/alarms/) of the dispatch console and the officer's phone, through the real ASGI
+application: who joins which group (station consoles, escalation, personal), and what reaches whom when the
+real services dispatch, escalate and close.
 
 Every test goes through `doorstep.asgi.application` — origin validation, cookie session, auth middleware,
 URL routing — with Channels' WebsocketCommunicator, and publishes with the real
@@ -25,8 +27,10 @@ from django.test import Client, override_settings
 
 from doorstep.accounts.choices import Role
 from doorstep.accounts.services import create_user
+from doorstep.alarms import services, supervision
 from doorstep.alarms.consumers import CLOSE_NO_TERRITORY, CLOSE_UNAUTHENTICATED
 from doorstep.alarms.realtime import publish_to_station
+from doorstep.alarms.tests import test_dispatch as dispatch_tests
 from doorstep.asgi import application
 from doorstep.conftest import PASSWORD, build_world, make_staff, require_service
 from doorstep.org.choices import StaffKind
@@ -164,13 +168,17 @@ def test_console_cannot_open_on_a_login_past_the_twelve_hour_limit(world):
 # --- delivery -------------------------------------------------------------------------------------------
 
 
+def hello(world, user, stations=(), escalation=()) -> dict:
+    return {"type": "hello", "stations": list(stations), "escalation": list(escalation), "user": user.pk}
+
+
 def test_director_gets_hello_and_only_their_stations_alarms(world):
     s1, s2 = world.s1.pk, world.s2.pk
     director = session_cookie(world.director)
 
     async def body():
-        ws, hello = await connect_and_hello(director)
-        assert hello == {"type": "hello", "stations": [s1]}
+        ws, greeting = await connect_and_hello(director)
+        assert greeting == hello(world, world.director, [s1], [s1])
 
         await publish(s2, payload(1))
         assert await ws.receive_nothing(timeout=QUIET)
@@ -186,23 +194,29 @@ def test_director_gets_hello_and_only_their_stations_alarms(world):
     async_to_sync(body)()
 
 
-def test_officer_joins_only_their_own_station(world):
+def test_officers_get_no_station_traffic_and_stations_stay_apart(world):
     s1, s2 = world.s1.pk, world.s2.pk
     officer_a, director_s2 = session_cookie(world.officer_a), session_cookie(world.director_s2)
+    dispatcher = session_cookie(world.dispatcher)
 
     async def body():
-        officer, hello = await connect_and_hello(officer_a)
-        assert hello == {"type": "hello", "stations": [s1]}
-        other_director, hello2 = await connect_and_hello(director_s2)
-        assert hello2 == {"type": "hello", "stations": [s2]}
+        officer, greeting = await connect_and_hello(officer_a)
+        assert greeting == hello(world, world.officer_a)  # only the personal group
+        other_director, greeting2 = await connect_and_hello(director_s2)
+        assert greeting2 == hello(world, world.director_s2, [s2], [s2])
+        console, greeting3 = await connect_and_hello(dispatcher)
+        assert greeting3 == hello(world, world.dispatcher, [s1])  # no escalation group: not a director
 
         await publish(s2, payload(3))
         assert await other_director.receive_json_from(timeout=2) == {"type": "alarm", "payload": payload(3)}
         assert await officer.receive_nothing(timeout=QUIET)
+        assert await console.receive_nothing(timeout=QUIET)
 
         await publish(s1, payload(4))
-        assert await officer.receive_json_from(timeout=2) == {"type": "alarm", "payload": payload(4)}
+        assert await console.receive_json_from(timeout=2) == {"type": "alarm", "payload": payload(4)}
+        assert await officer.receive_nothing(timeout=QUIET)
         assert await other_director.receive_nothing(timeout=QUIET)
+        await console.disconnect()
 
         await officer.disconnect()
         await other_director.disconnect()
@@ -215,8 +229,8 @@ def test_leader_joins_every_station(world):
     leader = session_cookie(world.leader)
 
     async def body():
-        ws, hello = await connect_and_hello(leader)
-        assert hello == {"type": "hello", "stations": sorted([s1, s2])}
+        ws, greeting = await connect_and_hello(leader)
+        assert greeting == hello(world, world.leader, sorted([s1, s2]), sorted([s1, s2]))
         await publish(s1, payload(5))
         await publish(s2, payload(6))
         received = [await ws.receive_json_from(timeout=2) for _ in range(2)]
@@ -227,14 +241,20 @@ def test_leader_joins_every_station(world):
 
 
 def test_disconnected_console_leaves_its_groups(world):
-    s1 = world.s1.pk
+    s1, user = world.s1.pk, f"alarms.user.{world.director.pk}"
     director = session_cookie(world.director)
 
     async def body():
         ws, _ = await connect_and_hello(director)
-        await ws.disconnect()
         layer = channel_layers["default"]
-        assert not layer.groups.get(f"alarms.station.{s1}")
+        joined = [
+            g
+            for g in (f"alarms.station.{s1}", f"alarms.escalation.station.{s1}", user)
+            if layer.groups.get(g)
+        ]
+        await ws.disconnect()
+        assert len(joined) == 3
+        assert not any(layer.groups.get(g) for g in joined)
 
     async_to_sync(body)()
 
@@ -255,8 +275,8 @@ def test_delivery_through_the_redis_channel_layer(world):
         layer = channel_layers["default"]
         assert type(layer).__module__ == "channels_redis.core"
         try:
-            director, hello = await connect_and_hello(director_cookie)
-            assert hello == {"type": "hello", "stations": [s1]}
+            director, greeting = await connect_and_hello(director_cookie)
+            assert greeting == hello(world, world.director, [s1], [s1])
             other, _ = await connect_and_hello(director_s2_cookie)
 
             await publish(s2, payload(7))
@@ -306,3 +326,97 @@ def test_open_console_is_closed_when_the_login_reaches_its_absolute_limit(world)
         session[SESSION_STARTED] = time.time() - elapsed_allowance + 0.3
         session.save()
         async_to_sync(body)()
+
+
+# --- what the real services send to whom -------------------------------------------------------------------
+@pytest.fixture
+def alarm(world):
+    """A press at 西福小学 (grid A of S1, whose officer is officer_a), made before any socket connects."""
+    button = dispatch_tests.provision(
+        dispatch_tests.key_unit(world.grid_a, "西福小学"), "BTN-WS-1", world.director
+    )
+    return dispatch_tests.raise_alarm(button)
+
+
+def test_a_dispatch_reaches_only_the_dispatched_officers_phone(world, alarm):
+    cookies = {name: session_cookie(world.users[name]) for name in ("officer_a", "officer_b", "auxiliary_a")}
+    console_cookie, other_cookie = session_cookie(world.dispatcher), session_cookie(world.director_s2)
+
+    async def body():
+        phones = {name: (await connect_and_hello(cookie))[0] for name, cookie in cookies.items()}
+        console, _ = await connect_and_hello(console_cookie)
+        other, _ = await connect_and_hello(other_cookie)
+
+        await sync_to_async(services.dispatch)(alarm, by=world.dispatcher)
+
+        sent = await phones["officer_a"].receive_json_from(timeout=2)
+        assert sent["type"] == "dispatch" and sent["payload"]["id"] == alarm.pk
+        assert sent["payload"]["dispatched_to"]["id"] == world.officer_a.pk
+        assert sent["payload"]["unit"]["name"] == "西福小学" and sent["payload"]["security_phone"]
+        update = await console.receive_json_from(timeout=2)
+        assert update["type"] == "alarm" and update["payload"]["state"] == "dispatched"
+        for name in ("officer_b", "auxiliary_a"):
+            assert await phones[name].receive_nothing(timeout=QUIET), name
+        assert await other.receive_nothing(timeout=QUIET)
+
+        # Re-dispatched to officer_b: their phone rings, officer_a's page hears it is no longer theirs.
+        await sync_to_async(services.dispatch)(alarm, officer=world.officer_b, by=world.dispatcher)
+        sent_b = await phones["officer_b"].receive_json_from(timeout=2)
+        withdrawn = await phones["officer_a"].receive_json_from(timeout=2)
+        assert sent_b["type"] == "dispatch" and withdrawn["type"] == "alarm"
+        assert withdrawn["payload"]["dispatched_to"]["id"] == world.officer_b.pk
+        assert await phones["auxiliary_a"].receive_nothing(timeout=QUIET)
+        assert (await console.receive_json_from(timeout=2))["type"] == "alarm"
+
+        for ws in (*phones.values(), console, other):
+            await ws.disconnect()
+
+    async_to_sync(body)()
+
+
+def test_escalation_rings_the_directors_and_leaders_consoles_only(world, alarm):
+    names = ("director", "leader", "dispatcher", "director_s2", "officer_a")
+    cookies = {name: session_cookie(world.users[name]) for name in names}
+    due = alarm.received_at + dt.timedelta(seconds=31)
+
+    async def body():
+        sockets = {name: (await connect_and_hello(cookie))[0] for name, cookie in cookies.items()}
+
+        assert (await sync_to_async(supervision.tick)(due))["escalated"] == 1
+
+        for name in ("director", "leader"):
+            update = await sockets[name].receive_json_from(timeout=2)
+            loud = await sockets[name].receive_json_from(timeout=2)
+            assert update["type"] == "alarm" and update["payload"]["escalated_at"], name
+            assert loud["type"] == "escalation" and loud["payload"]["id"] == alarm.pk, name
+        badge = await sockets["dispatcher"].receive_json_from(timeout=2)
+        assert badge["type"] == "alarm" and badge["payload"]["escalated_at"]  # the badge, not the siren
+        for name in ("dispatcher", "director_s2", "officer_a"):
+            assert await sockets[name].receive_nothing(timeout=QUIET), name
+
+        assert (await sync_to_async(supervision.tick)(due + dt.timedelta(seconds=5)))["escalated"] == 0
+        for name in names:
+            assert await sockets[name].receive_nothing(timeout=QUIET), name
+            await sockets[name].disconnect()
+
+    async_to_sync(body)()
+
+
+def test_device_alerts_reach_the_stations_consoles_not_the_officers(world, alarm):
+    director, officer = session_cookie(world.director), session_cookie(world.officer_a)
+    services.close(alarm, disposition="test", by=world.director)  # so the tick has only the device to do
+    device = type(alarm.device).objects.get(pk=alarm.device_id)
+    silent = device.last_seen_at + dt.timedelta(seconds=2 * device.heartbeat_seconds + 1)
+
+    async def body():
+        console, _ = await connect_and_hello(director)
+        phone, _ = await connect_and_hello(officer)
+        assert (await sync_to_async(supervision.tick)(silent))["offline"] == 1
+
+        message = await console.receive_json_from(timeout=2)
+        assert message["type"] == "device_alert" and message["payload"]["kind"] == "offline"
+        assert await phone.receive_nothing(timeout=QUIET)
+        await console.disconnect()
+        await phone.disconnect()
+
+    async_to_sync(body)()

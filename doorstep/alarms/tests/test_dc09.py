@@ -13,6 +13,7 @@ import contextlib
 import re
 import socketserver
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -307,11 +308,10 @@ def test_account_from_the_data_block_when_the_header_has_none():
 
 
 def test_duh_echoes_the_addressing_and_is_never_encrypted():
-    raw = wrap('"*SIA-XYZ"0007R5L1#ENC128[00112233]')
+    frame = dc09.parse_frame(sia_frame("#ENC128|NPA1", account="ENC128", key=KEY_128, sequence="0007"), keys)
+    frame = replace(frame, receiver="5", prefix="1")
 
-    result = dc09.handle(raw, NOW, keys)
-
-    parts = read_response(result.response)
+    parts = read_response(dc09.duh(frame))
     assert parts == {
         "token": "DUH",
         "sequence": "0007",
@@ -320,7 +320,6 @@ def test_duh_echoes_the_addressing_and_is_never_encrypted():
         "account": "#ENC128",
         "rest": "]",
     }
-    assert isinstance(result.error, dc09.UnsupportedMessageError) and result.events == []
 
 
 # --- every error class ------------------------------------------------------------------------------
@@ -340,10 +339,6 @@ ERROR_CASES = [
     ("too long", wrap('"SIA-DCS"0001L0#1234[#1234|N' + "/PA1" * 260 + "]"), dc09.MalformedFrameError, None),
     ("no header", wrap("SIA-DCS 0001 #1234 [PA1]"), dc09.MalformedFrameError, None),
     ("a response", wrap(f'"ACK"0001L0#1234[]{_TS}'), dc09.MalformedFrameError, None),
-    ("unknown id", wrap('"SIA-XYZ"0001L0#1234[#1234|NPA1]'), dc09.UnsupportedMessageError, "DUH"),
-    ("no closing ]", wrap('"SIA-DCS"0001L0#1234[#1234|NPA1'), dc09.UnsupportedMessageError, "DUH"),
-    ("junk after data", wrap('"SIA-DCS"0001L0#1234[#1234|NPA1]junk'), dc09.UnsupportedMessageError, "DUH"),
-    ("not Contact ID", wrap('"ADM-CID"0001L0#1234[#1234|9120 01 015]'), dc09.UnsupportedMessageError, "DUH"),
     ("no key", sia_frame("#ENC999|NPA1", account="ENC999", key=KEY_128), dc09.UnknownAccountError, None),
     (
         "encrypted without account",
@@ -380,6 +375,52 @@ def test_error_classes_and_their_answers(raw, error, answer):
         assert result.response is None and result.frame is None
     else:
         assert read_response(result.response)["token"] == answer
+
+
+UNREADABLE_CASES = [
+    ("no closing ]", '"SIA-DCS"0001L0#1234[#1234|NPA1', "#1234|NPA1"),
+    ("junk after data", '"SIA-DCS"0001L0#1234[#1234|NPA1]junk', "#1234|NPA1]junk"),
+    (
+        "broken timestamp",
+        '"ADM-CID"0001L0#1234[#1234|1120 01 015]_8:30,11-28-2026',
+        "#1234|1120 01 015]_8:30,11-28-2026",
+    ),
+    ("not Contact ID", '"ADM-CID"0001L0#1234[#1234|9120 01 015]', "9120 01 015"),
+    ("Contact ID without account", '"ADM-CID"0001L0#1234[hello]', "hello"),
+    ("NULL with junk", '"NULL"0001L0#1234[', ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"), [c[1:] for c in UNREADABLE_CASES], ids=[c[0] for c in UNREADABLE_CASES]
+)
+def test_supported_token_with_unreadable_data_is_acked_as_one_unknown_event(body, code):
+    result = dc09.handle(wrap(body), NOW, keys)
+
+    assert result.error is None
+    assert read_response(result.response)["token"] == "ACK"
+    assert read_response(result.response)["account"] == "#1234"
+    assert [(e.kind, e.code, e.zone, e.restore) for e in result.events] == [
+        (EventKind.UNKNOWN, code, None, False)
+    ]
+
+
+def test_unreadable_data_from_an_account_with_a_key_is_still_refused_in_plain():
+    result = dc09.handle(wrap('"SIA-DCS"0001L0#ENC128[#ENC128|NPA1'), NOW, keys)
+
+    assert isinstance(result.error, dc09.EncryptionRequiredError) and result.response is None
+
+
+def test_never_a_duh_an_unsupported_token_is_acked_as_one_unknown_event():
+    answers = {
+        dc09.handle(wrap(f'"{token}"0001L0#1234[#1234|NPA1'), NOW, keys).response[9:14]
+        for token in ("SIA-DCS", "ADM-CID", "NULL", "SIA-XYZ")
+    }
+    result = dc09.handle(wrap('"ADM-HEX"0001L0#1234[#1234|1234 5]'), NOW, keys)
+
+    assert answers == {b'"ACK"'}
+    assert result.error is None and read_response(result.response)["token"] == "ACK"
+    assert [(e.kind, e.code) for e in result.events] == [(EventKind.UNKNOWN, "ADM-HEX:#1234|1234 5")]
 
 
 def test_parse_raises_the_error_classes():
@@ -475,14 +516,14 @@ def test_null_is_a_link_test(key):
 
 
 def check_result(result: dc09.Dc09Result) -> None:
-    """Only ACK / *ACK / NAK / DUH or nothing, well framed; events only with an ACK."""
+    """Only ACK / *ACK / NAK or nothing (never a DUH), well framed; events only with an ACK."""
     assert isinstance(result, dc09.Dc09Result)
     if result.response is None:
         assert result.events == [] and result.error is not None
         return
     key = result.frame.key if result.frame is not None else None
     token = read_response(result.response, key)["token"]
-    assert token in {"ACK", "*ACK", "NAK", "DUH"}
+    assert token in {"ACK", "*ACK", "NAK"}
     assert (token in {"ACK", "*ACK"}) is (result.error is None) is bool(result.events)
 
 

@@ -10,6 +10,7 @@ import json
 import time
 
 import pytest
+from django.db import OperationalError
 from django.test import Client
 
 from doorstep.alarms import realtime, services
@@ -254,3 +255,17 @@ def test_console_actions_answer_json_and_stay_in_the_territory(button, world, cl
     assert mine.json()["acknowledged_by"]
     assert closed.json()["state"] == "closed"
     assert bad.status_code == 302
+
+
+def test_a_database_failure_answers_503_and_the_retry_is_stored(button, published, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise OperationalError("the database is restarting")
+
+    monkeypatch.setattr(services, "receive_event", broken)
+    failed = press(button, event_id="e-db")
+    monkeypatch.undo()
+    retried = press(button, event_id="e-db")
+
+    assert failed.status_code == 503 and failed["Retry-After"] == "1" and "重发" in failed.json()["detail"]
+    assert "Traceback" not in caplog.text and button.plain_secret not in caplog.text
+    assert retried.status_code == 201 and Alarm.objects.filter(device=button, event_id="e-db").count() == 1

@@ -24,7 +24,13 @@ from doorstep.alarms import dc09
 from doorstep.alarms.choices import Protocol
 from doorstep.alarms.models import AlarmDevice
 
-SIA_CODES = {"panic": "Nri1/PA001", "silent_panic": "Nri1/HA001", "test": "Nri1/RP", "tamper": "Nri1/TA001"}
+# What a panel sends for each press: (token, data after the account). A DC-09 panel has no "test" press: a
+# panic inside a scheduled drill window is the drill.
+DC09_PRESSES = {
+    "panic": ("SIA-DCS", "Nri1/PA001"),
+    "silent_panic": ("ADM-CID", "1122 01 001"),
+    "tamper": ("SIA-DCS", "Nri1/TA001"),
+}
 
 
 class Command(BaseCommand):
@@ -79,12 +85,15 @@ class Command(BaseCommand):
             raise CommandError(f"无法连接 {url}：{exc}") from exc
 
     def _dc09(self, device: AlarmDevice, event_type: str, host: str, port: int) -> None:
+        if event_type not in DC09_PRESSES:
+            raise CommandError("SIA DC-09 设备没有测试按键：在演练时段内按 panic 即为演练")
+        token, data = DC09_PRESSES[event_type]
         key = bytes.fromhex(device.aes_key) if device.aes_key else None
         frame = dc09.build_frame(
-            "SIA-DCS",
+            token,
             sequence=int(time.time()) % 10000,
             account=device.sia_account,
-            data=f"#{device.sia_account}|{SIA_CODES[event_type]}",
+            data=f"#{device.sia_account}|{data}",
             timestamp=datetime.now(UTC),
             key=key,
         )

@@ -1,32 +1,81 @@
-"""`doorstep run`: the embedded all-in-one server (ASGI web + WebSocket in one process)."""
+"""`doorstep run`: the embedded all-in-one server — ASGI web + WebSocket (uvicorn) and the alarm daemon
+(alarmd: SIA DC-09, MQTT, supervision) in one process and one asyncio event loop.
+
+One loop, because the embedded channel layer is in-memory and its queues belong to the loop that serves
+the consoles: an alarm that alarmd commits is published from this loop and reaches them at once."""
 
 from __future__ import annotations
+
+import asyncio
+import signal
 
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from doorstep.alarms.daemon import Alarmd
 
 
 class Command(BaseCommand):
-    help = "Serve Doorstep (HTTP + WebSocket) with uvicorn; the embedded default needs no other server."
+    help = (
+        "Serve Doorstep (HTTP + WebSocket) with uvicorn, and the alarm receivers (alarmd) in the same loop."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--reload", action="store_true", help="restart on code changes (development)")
-
-    def handle(self, *args, host, port, reload, **options):
-        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-        self.stdout.write(f"Doorstep 家门口派出所 → http://{host}:{port}/  (Ctrl+C 退出)")
-        uvicorn.run(
-            "doorstep.asgi:application",
-            host=host,
-            port=port,
-            reload=reload,
-            log_level="info",
-            lifespan="off",
-            ws="websockets-sansio" if _has_sansio() else "auto",
+        parser.add_argument(
+            "--no-alarmd",
+            action="store_true",
+            help="do not run the alarm receivers (alarmd) in this process (setting: DOORSTEP_ALARMD=false)",
         )
+
+    def handle(self, *args, host, port, reload, no_alarmd, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        with_alarmd = settings.ALARMD_IN_RUN and not no_alarmd
+        self.stdout.write(f"Doorstep 家门口派出所 → http://{host}:{port}/  (Ctrl+C 退出)")
+        options = {
+            "host": host,
+            "port": port,
+            "log_level": "info",
+            "lifespan": "off",
+            "ws": "websockets-sansio" if _has_sansio() else "auto",
+        }
+        if reload:
+            if with_alarmd:
+                self.stdout.write(
+                    _("--reload 模式不在本进程运行报警接收（alarmd），需要时请另开 `doorstep alarmd`")
+                )
+            uvicorn.run("doorstep.asgi:application", reload=True, **options)
+            return
+        asyncio.run(self._serve(uvicorn.Config("doorstep.asgi:application", **options), with_alarmd))
+
+    async def _serve(self, config: uvicorn.Config, with_alarmd: bool) -> None:
+        server = uvicorn.Server(config)
+
+        def stop(sig, frame):
+            server.should_exit = True
+
+        # uvicorn puts its own handlers in place while it serves and, once stopped, restores these and
+        # raises the signal again: they must only ask for the stop, so that alarmd is stopped cleanly below.
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        alarmd = None
+        try:
+            if with_alarmd:
+                alarmd = Alarmd()
+                await alarmd.start(strict=False)  # a taken DC-09 port is reported; the web serves on
+                if alarmd.dc09_error is not None:
+                    self.stderr.write(
+                        _("报警接收（DC-09）未启动：%(error)s") % {"error": alarmd.dc09_error.strerror}
+                    )
+            await server.serve()
+        finally:
+            if alarmd is not None:
+                await alarmd.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _has_sansio() -> bool:

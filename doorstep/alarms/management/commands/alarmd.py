@@ -1,0 +1,68 @@
+"""`doorstep alarmd`: the alarm daemon on its own — SIA DC-09 (TCP and UDP), MQTT, the supervision tick —
+until SIGTERM or SIGINT, then a clean stop (what is being committed is finished and answered)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from doorstep.alarms.daemon import Alarmd
+from doorstep.alarms.dc09_server import PortInUseError
+
+log = logging.getLogger("doorstep.alarmd")
+
+
+class Command(BaseCommand):
+    help = "运行报警接收守护进程 alarmd（SIA DC-09 TCP/UDP、MQTT、监督循环），收到 SIGTERM/SIGINT 后停止"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dc09-host", default=None, help="DC-09 监听地址（默认 DOORSTEP_DC09_HOST）")
+        parser.add_argument(
+            "--dc09-port",
+            type=int,
+            default=None,
+            help="DC-09 端口，TCP 与 UDP 共用（默认 DOORSTEP_DC09_PORT）",
+        )
+        parser.add_argument("--no-dc09", action="store_true", help="不启动 DC-09 接收")
+        parser.add_argument(
+            "--mqtt-url", default=None, help="MQTT 代理地址（默认 DOORSTEP_MQTT_URL，空则不接收）"
+        )
+        parser.add_argument("--no-supervision", action="store_true", help="不运行监督循环")
+
+    def handle(self, *args, dc09_host, dc09_port, no_dc09, mqtt_url, no_supervision, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        alarmd_options = {
+            "dc09": False if no_dc09 else None,
+            "dc09_host": dc09_host,
+            "dc09_port": dc09_port,
+            "mqtt_url": mqtt_url,
+            "supervise": not no_supervision,
+        }
+        try:
+            asyncio.run(self._serve(alarmd_options))
+        except PortInUseError as exc:
+            raise CommandError(exc.strerror) from None
+
+    async def _serve(self, alarmd_options: dict) -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        alarmd = Alarmd(**alarmd_options)
+        await alarmd.start(strict=True)
+        if "InMemoryChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
+            log.warning(
+                "通道层在进程内（未设置 REDIS_URL）：单独运行的 alarmd 收到的报警不会推送到 Web 进程的调度台；"
+                "请设置 REDIS_URL，或用 `doorstep run` 在同一进程内运行"
+            )
+        self.stdout.write(_("alarmd 已启动（Ctrl+C 或 SIGTERM 停止）"))
+        self.stdout.flush()
+        await stop.wait()
+        log.info("收到停止信号，alarmd 正在停止（处理中的事件会完成并应答）")
+        await alarmd.stop()
+        self.stdout.write(_("alarmd 已停止"))
