@@ -113,11 +113,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", required=False)
 if PRODUCTION and not REDIS_URL:
     raise ConfigError("production needs REDIS_URL (channel layer and cache shared by all processes)")
+# channels_redis waits for messages in a blocking BZPOPMIN of up to 5 s; redis-py 8 reads with a 5 s socket
+# timeout by default, which tore every idle console down every few seconds (channels_redis issue #422).
+REDIS_CHANNEL_SOCKET_TIMEOUT = 15
+
+
+def redis_channel_layer(url: str, **config: object) -> dict:
+    host = {"address": url, "socket_timeout": REDIS_CHANNEL_SOCKET_TIMEOUT}
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [host], **config}}
+
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

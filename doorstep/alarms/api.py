@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from doorstep.alarms import services, signing
 from doorstep.alarms.choices import Protocol
 from doorstep.alarms.models import Alarm, AlarmDevice
+from doorstep.core.dbwrites import serialized_writes
 
 logger = logging.getLogger("doorstep.alarms")
 
@@ -80,7 +81,9 @@ class AlarmEventView(APIView):
         timestamp = request.headers.get("X-Timestamp", "")
         signature = request.headers.get("X-Signature", "")
         device = (
-            AlarmDevice.objects.filter(device_id=device_id[:40], active=True).first() if device_id else None
+            AlarmDevice.objects.filter(device_id=device_id[:40], active=True, protocol=Protocol.HTTP).first()
+            if device_id
+            else None
         )
         if len(body) > MAX_BODY or not signing.signature_ok(device, timestamp, body, signature):
             return _refused()
@@ -98,12 +101,13 @@ class AlarmEventView(APIView):
             detail = "；".join(errors.values())
             return Response({"detail": detail, "errors": errors}, status=400)
         event_id = fields["event_id"]
-        row, created = services.receive_event(
-            device,
-            event_id=event_id,
-            event_type=fields["type"],
-            occurred_at=fields["occurred_at"],
-            protocol=Protocol.HTTP,
-        )
+        with serialized_writes():
+            row, created = services.receive_event(
+                device,
+                event_id=event_id,
+                event_type=fields["type"],
+                occurred_at=fields["occurred_at"],
+                protocol=Protocol.HTTP,
+            )
         kind = "alarm" if isinstance(row, Alarm) else "event"
         return Response({"id": row.pk, "kind": kind, "event_id": event_id}, status=201 if created else 200)

@@ -182,24 +182,16 @@ class Alarmd:
         return "；".join(parts) or "无"
 
     async def _supervise(self, db: DbWorker) -> None:
-        """Every ``tick_seconds``: `supervision.tick(now)` (escalation, lateness, heartbeats) in its own
-        thread. Looked up on each round, so the loop runs (idle) before `tick` exists; an error is logged
-        and the next round comes all the same."""
-        announced = False
+        """Every ``tick_seconds``: `supervision.tick(now)` (escalation, lateness, heartbeats, drills) in its
+        own thread; an error is logged and the next round comes all the same."""
         while not self._stop.is_set():
             started = time.monotonic()
-            tick = getattr(supervision, "tick", None)
-            if tick is None:
-                if not announced:
-                    log.warning("supervision.tick 尚不存在：监督循环空转")
-                    announced = True
-            else:
-                try:
-                    await db.run(tick, timezone.now())
-                    self.ticks += 1
-                except Exception:
-                    self.tick_errors += 1
-                    log.exception("监督任务出错（第 %s 次出错），下一秒继续", self.tick_errors)
+            try:
+                await db.run(supervision.tick, timezone.now())
+                self.ticks += 1
+            except Exception:
+                self.tick_errors += 1
+                log.exception("监督任务出错（第 %s 次出错），下一秒继续", self.tick_errors)
             delay = max(0.0, self.tick_seconds - (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)

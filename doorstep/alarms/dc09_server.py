@@ -61,6 +61,7 @@ from doorstep.alarms import dc09, services
 from doorstep.alarms.choices import EventType, Protocol
 from doorstep.alarms.dc09 import EventKind
 from doorstep.alarms.models import Alarm, AlarmDevice
+from doorstep.core.dbwrites import serialized_writes
 
 if TYPE_CHECKING:
     from doorstep.alarms.daemon import DbWorker
@@ -315,7 +316,8 @@ class Dc09Receiver:
             return None
         occurred_at = frame.timestamp or now
         stored = []
-        with transaction.atomic():  # every event of the frame, or none (then no ACK and the panel retries)
+        # every event of the frame, or none (then no ACK and the panel retries)
+        with serialized_writes(), transaction.atomic():
             for index, event in enumerate(result.events):
                 row, created = services.receive_event(
                     device,

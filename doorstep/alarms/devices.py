@@ -32,7 +32,9 @@ from doorstep.alarms.choices import AlertKind, DeviceStatus, DrillStatus, Protoc
 from doorstep.alarms.models import AlarmDevice, DeviceAlert, Drill
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
+from doorstep.org.models import Grid
 from doorstep.org.territory import Territory
+from doorstep.registry.models import Unit
 
 VIEW_ROLES = {Role.DIRECTOR, Role.DISPATCHER, Role.LEADER, Role.ADMIN}
 ALERT_ROLES = {Role.DIRECTOR, Role.DISPATCHER, Role.ADMIN}
@@ -286,3 +288,24 @@ def clear_alert(alert: DeviceAlert, *, note: str, by: Any) -> DeviceAlert:
     alert.refresh_from_db()
     record_change(by, "alarms.clear_alert", alert, note=note)
     return alert
+
+
+@transaction.atomic
+def follow_unit(unit: Unit, *, by: Any) -> int:
+    """The unit moved to another grid (its address changed): its devices and their scheduled drills move with
+    it, so the next press rings at the station now responsible. Alarms already raised stay where they were
+    handled. Returns how many devices moved."""
+    grid = Grid.objects.select_related("community").get(pk=unit.grid_id)
+    moved = 0
+    for device in AlarmDevice.objects.select_for_update().filter(unit=unit):
+        if (device.grid_id, device.station_id) == (grid.pk, grid.community.station_id):
+            continue
+        before = snapshot(device)
+        device.grid_id, device.station_id = grid.pk, grid.community.station_id
+        device.save(update_fields=["grid", "station", "updated_at"])
+        Drill.objects.filter(device=device, status=DrillStatus.SCHEDULED).update(
+            grid_id=grid.pk, station_id=grid.community.station_id
+        )
+        record_change(by, "alarms.device_follow_unit", device, before=before)
+        moved += 1
+    return moved

@@ -78,6 +78,8 @@ def schedule_drills(
     now = now or timezone.now()
     if first_start < now:
         raise ServiceError(_("首次演练开始时间不能早于当前时间"), code="first_start")
+    if first_start > now + dt.timedelta(days=2 * 366):
+        raise ServiceError(_("首次演练开始时间不能晚于两年之后"), code="first_start")
     if not MIN_WINDOW <= window <= MAX_WINDOW:
         raise ServiceError(_("演练时长应在5分钟至24小时之间"), code="window_minutes")
     if not 1 <= every_months <= 12:

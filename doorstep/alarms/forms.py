@@ -192,6 +192,9 @@ def _shift_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
+YEARS = (2000, 2099)  # what a drill period or schedule may reach (as statistics months)
+
+
 class PeriodForm(StyledForm):
     """The drill report's station and period (dates inclusive)."""
 
@@ -211,6 +214,11 @@ class PeriodForm(StyledForm):
         if self.errors:
             return data
         start, end = data.get("start"), data.get("end")
+        for name, day in (("start", start), ("end", end)):
+            if day is not None and not YEARS[0] <= day.year <= YEARS[1]:
+                self.add_error(name, _("日期应在%(a)s年至%(b)s年之间") % {"a": YEARS[0], "b": YEARS[1]})
+        if self.errors:
+            return data
         if start is None and end is None:
             today = timezone.localdate()
             start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)

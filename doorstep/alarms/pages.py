@@ -45,6 +45,7 @@ from doorstep.alarms.models import Alarm
 from doorstep.audit.models import AccessKind, AuditEntry
 from doorstep.audit.services import record_access
 from doorstep.core.errors import ServiceError
+from doorstep.core.ids import ascii_digits
 from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry import selectors as registry_selectors
 from doorstep.registry.forms import style
@@ -185,7 +186,7 @@ def device_new(request):
     units = _manageable_key_units(user)
     initial: dict[str, Any] = {}
     unit_id = request.GET.get("unit", "")
-    if unit_id.isdigit() and len(unit_id) < 12 and (unit := units.filter(pk=unit_id).first()):
+    if ascii_digits(unit_id) and len(unit_id) < 12 and (unit := units.filter(pk=unit_id).first()):
         initial["unit"] = unit.pk
     form = DeviceForm(_posted(request), units=units, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -361,7 +362,7 @@ def device_health(request):
     station_id = request.GET.get("station", "")
     qs = devices.with_health(devices.devices_for(user).filter(active=True), now)
     station = (
-        stations.filter(pk=station_id).first() if station_id.isdigit() and len(station_id) < 12 else None
+        stations.filter(pk=station_id).first() if ascii_digits(station_id) and len(station_id) < 12 else None
     )
     if station is not None:
         qs = qs.filter(station=station)
@@ -434,7 +435,7 @@ def drill_new(request):
     initial: dict[str, Any] = {}
     for name, qs in (("device", device_qs), ("station", station_qs)):
         value = request.GET.get(name, "")
-        if value.isdigit() and len(value) < 12 and qs.filter(pk=value).exists():
+        if ascii_digits(value) and len(value) < 12 and qs.filter(pk=value).exists():
             initial[name] = int(value)
             initial["target"] = name
     form = DrillForm(_posted(request), device_qs=device_qs, station_qs=station_qs, initial=initial)

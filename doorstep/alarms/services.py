@@ -1,7 +1,7 @@
 """Every write of the one-click alarm: provisioning devices, receiving what they report, and the dispatch
 lifecycle (acknowledge → dispatch → arrive → close, plus supervision's escalate and flag_late).
 
-`receive_event` is the one entry point of every receiver (HTTP here; MQTT and SIA DC-09 next): it stores
+`receive_event` is the one entry point of every receiver (HTTP, MQTT and SIA DC-09): it stores
 a press once, however often the device retries it, and only after the commit is the console told (and
 may the receiver tell the device "received").
 """
@@ -280,10 +280,15 @@ UNARRIVED = (AlarmState.RECEIVED, AlarmState.ACKNOWLEDGED, AlarmState.DISPATCHED
 MAX_ACCURACY_M = 100_000.0
 
 
+def is_console(user: Any) -> bool:
+    """May work the dispatch console (dispatcher, director, leader; a superuser too)."""
+    return bool(user.is_superuser or user.role in CONSOLE_ROLES)
+
+
 def _require_console(by: Any, alarm: Alarm) -> None:
     if by is None:
         return
-    if by.role not in CONSOLE_ROLES or not Territory.for_user(by).covers_station(alarm.station_id):
+    if not is_console(by) or not Territory.for_user(by).covers_station(alarm.station_id):
         raise NotAllowed(_("只有本所调度员、所长或分局领导可以处置报警"))
 
 
@@ -442,7 +447,7 @@ def arrive(alarm: Alarm, *, by: Any, lng: Any = None, lat: Any = None, accuracy:
     alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
     on_behalf = by is not None and by.pk != alarm.dispatched_to_id
     if on_behalf:
-        if by.role not in CONSOLE_ROLES:
+        if not is_console(by):
             raise NotAllowed(_("只有出警人员本人或本所调度台可以登记到场"))
         _require_console(by, alarm)
     if alarm.state == AlarmState.CLOSED:

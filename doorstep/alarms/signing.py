@@ -32,10 +32,11 @@ def signature(secret: str, timestamp: str, message: bytes) -> str:
 
 
 def signature_ok(device: AlarmDevice | None, timestamp: str, message: bytes, sent: str) -> bool:
-    """True only for a known device whose secret signed this. Computed even for an unknown device, so the
-    answer takes the same time either way."""
-    secret = device.secret if device is not None and device.secret else _NO_SECRET
-    return hmac.compare_digest(signature(secret, timestamp, message), sent.lower()) and device is not None
+    """True only for a known device that has a secret (a DC-09 panel has none: it cannot sign) and whose
+    secret signed this. Computed even without one, so the answer takes the same time either way."""
+    has_secret = device is not None and bool(device.secret)
+    secret = device.secret if has_secret else _NO_SECRET
+    return hmac.compare_digest(signature(secret, timestamp, message), sent.lower()) and has_secret
 
 
 def skew_seconds(timestamp: str, now: float | None = None) -> float | None:

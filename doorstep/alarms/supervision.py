@@ -14,8 +14,6 @@ on a unique constraint, so the second process finds nothing left to do.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +26,7 @@ from doorstep.alarms import realtime
 from doorstep.alarms.choices import AlarmState, AlertKind, DeviceStatus, EventType
 from doorstep.alarms.models import Alarm, AlarmDevice, DeviceAlert, DeviceEvent
 from doorstep.audit.services import record_change
+from doorstep.core.dbwrites import serialized_writes
 from doorstep.org.choices import AreaType
 from doorstep.org.models import Station
 
@@ -160,15 +159,16 @@ def tick(now: dt.datetime | None = None) -> dict[str, int]:
     Returns how many of each it did. Each write commits on its own, so a failure leaves the rest done."""
     now = now or timezone.now()
     stations = list(Station.objects.order_by().values_list("id", "area_type"))
-    done = {
-        "escalated": _escalate_due(now, [pk for pk, _area in stations]),
-        "late": _flag_late(now, stations),
-        "offline": _mark_offline(now),
-        "recovered": _clear_recovered(now),
-    }
-    settle = _drills_settle_due()
-    if settle is not None:
-        settle(now)
+    with serialized_writes():  # on SQLite the receivers' writers and the tick's queue in turn
+        done = {
+            "escalated": _escalate_due(now, [pk for pk, _area in stations]),
+            "late": _flag_late(now, stations),
+            "offline": _mark_offline(now),
+            "recovered": _clear_recovered(now),
+        }
+        from doorstep.alarms import drills  # drills → devices → this module
+
+        drills.settle_due(now)
     return done
 
 
@@ -269,10 +269,3 @@ def _clear_recovered(now: dt.datetime) -> int:
     for alert in recovered[:BATCH]:
         count += clear_alerts(alert.device, [AlertKind.OFFLINE], now=alert.device.last_seen_at)
     return count
-
-
-def _drills_settle_due():
-    """`doorstep.alarms.drills.settle_due(now)` once the drills module provides it (written separately)."""
-    if importlib.util.find_spec("doorstep.alarms.drills") is None:
-        return None
-    return getattr(importlib.import_module("doorstep.alarms.drills"), "settle_due", None)

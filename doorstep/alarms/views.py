@@ -26,6 +26,7 @@ from doorstep.alarms import services, supervision
 from doorstep.alarms.choices import AlarmState, Disposition
 from doorstep.alarms.models import Alarm, DeviceAlert
 from doorstep.core.errors import ServiceError
+from doorstep.core.ids import ascii_digits
 from doorstep.maps.views import GLYPH_FONT
 from doorstep.org.territory import Territory, get_in_territory
 
@@ -37,12 +38,8 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _is_console(user: Any) -> bool:
-    return user.is_superuser or user.role in services.CONSOLE_ROLES
-
-
 def _alarms_for(user):
-    if not _is_console(user):
+    if not services.is_console(user):
         raise Http404
     return Territory.for_user(user).filter(Alarm.objects.all())
 
@@ -50,7 +47,7 @@ def _alarms_for(user):
 def _alarm_for_action(user, pk: int, *, console_only: bool) -> Alarm:
     """A console user acts on the alarms of their stations; anyone else only on the alarms they were sent to
     (and only where that is allowed at all). Anything else is a 404 (outsiders learn nothing)."""
-    if _is_console(user):
+    if services.is_console(user):
         return get_in_territory(user, Alarm.objects.all(), pk=pk)
     if console_only:
         raise Http404
@@ -223,7 +220,7 @@ def dispatch(request, pk: int):
     def call(alarm):
         officer = None
         if chosen:
-            if not chosen.isdigit():
+            if not ascii_digits(chosen):
                 raise ServiceError(_("请选择出警人员"), code="officer")
             officer = get_user_model().objects.filter(pk=int(chosen)).first()
             if officer is None:
@@ -250,7 +247,7 @@ def _position_from(request) -> dict[str, Any]:
 @login_required
 @require_POST
 def arrive(request, pk: int):
-    back = "alarms:console" if _is_console(request.user) else "alarms:mine"
+    back = "alarms:console" if services.is_console(request.user) else "alarms:mine"
 
     def call(alarm):
         return services.arrive(alarm, by=request.user, **_position_from(request))

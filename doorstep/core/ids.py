@@ -57,13 +57,19 @@ PROVINCES = {
 }
 
 
+def ascii_digits(value: str) -> bool:
+    """Only 0-9. `str.isdigit()` also takes "²" or "١", which `int()` then refuses with a ValueError (a 500
+    from a query parameter or a form field)."""
+    return value.isascii() and value.isdigit()
+
+
 def citizen_id_error(value: str | None) -> str | None:
     """Why a citizen ID number is not valid (in Chinese), or None when it is."""
     if not value:
         return gettext_noop("公民身份号码不能为空")
     if len(value) != 18:
         return gettext_noop("公民身份号码应为18位")
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] in "Xx"):
+    if not ascii_digits(value[:17]) or not (ascii_digits(value[17]) or value[17] in "Xx"):
         return gettext_noop("公民身份号码只能由17位数字和1位数字或X组成")
     if value[:2] not in PROVINCES or value[2:6] == "0000":
         return gettext_noop("公民身份号码的地址码无效")
@@ -111,7 +117,7 @@ def credit_code_error(value: str | None) -> str | None:
         return gettext_noop("统一社会信用代码应为18位")
     if any(c not in CREDIT_CHARS for c in value):
         return gettext_noop("统一社会信用代码含有无效字符（不使用I、O、Z、S、V）")
-    if not value[2:8].isdigit():
+    if not ascii_digits(value[2:8]):
         return gettext_noop("统一社会信用代码的登记管理机关行政区划码无效")
     if value[17] != credit_check_char(value[:17]):
         return gettext_noop("统一社会信用代码校验位错误")

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
 from doorstep.core.errors import ServiceError
+from doorstep.core.ids import ascii_digits
 from doorstep.org import selectors, services
 from doorstep.org.choices import RequestStatus
 from doorstep.org.filtersets import GridFilterSet, PoliceRoomFilterSet, StaffFilterSet
@@ -250,7 +251,7 @@ def staff_new(request):
 def staffing(request):
     stations = selectors.stations_for(request.user)
     station_id = request.GET.get("station")
-    station_id = int(station_id) if station_id and station_id.isdigit() else None
+    station_id = int(station_id) if station_id and ascii_digits(station_id) else None
     if station_id is None and stations.count() == 1:
         station_id = stations.first().pk
     board = selectors.staffing_board(request.user, station_id=station_id)

@@ -19,7 +19,7 @@ from doorstep.audit.services import record_change, snapshot
 from doorstep.core import tilecache
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.geo import GeometryError, check_point, polygon_bounds
-from doorstep.core.ids import birth_date_of, citizen_id_error, credit_code_error, gender_of
+from doorstep.core.ids import ascii_digits, birth_date_of, citizen_id_error, credit_code_error, gender_of
 from doorstep.org.models import Grid
 from doorstep.org.territory import Territory
 from doorstep.registry import colours, rules
@@ -113,7 +113,7 @@ ADDRESS_FIELDS = {
 
 
 def _check_address(address: Address) -> None:
-    if not (len(address.division_code) == 6 and address.division_code.isdigit()):
+    if not (len(address.division_code) == 6 and ascii_digits(address.division_code)):
         raise ServiceError(_("行政区划代码应为6位数字"), code="division_code")
     for field in ("street_town", "road", "door_number"):
         if not getattr(address, field).strip():
@@ -342,7 +342,7 @@ def person_problems(person: Person) -> dict[str, str]:
         problems["permit_type"] = _("流动人口须填写居住证件类型（未办理也须注明）")
     if category == PersonCategory.UNSETTLED and not person.unsettled_reason:
         problems["unsettled_reason"] = _("未落常住人口须填写未落户原因")
-    if person.phone and not (person.phone.replace("-", "").isdigit() and 7 <= len(person.phone) <= 20):
+    if person.phone and not (ascii_digits(person.phone.replace("-", "")) and 7 <= len(person.phone) <= 20):
         problems["phone"] = _("联系电话格式不正确")
     return problems
 
@@ -506,11 +506,18 @@ def update_unit(unit: Unit, *, by: Any, **changes: Any) -> Unit:
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     require_writer(by, _grid(unit.grid_id))
     before = snapshot(unit)
+    old_grid = unit.grid_id
     _apply(unit, changes, UNIT_FIELDS)
     _check_unit(unit)
     require_writer(by, _grid(unit.grid_id))
     unit.save()
     record_change(by, "registry.update_unit", unit, before=before)
+    if unit.grid_id != old_grid:
+        # A key unit's alarm devices (and their coming drills) belong to its grid and station: they move with
+        # it, or its alarms would still ring at the old station. Imported here: alarms builds on the registry.
+        from doorstep.alarms import devices as alarm_devices
+
+        alarm_devices.follow_unit(unit, by=by)
     return unit
 
 

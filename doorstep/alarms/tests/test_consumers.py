@@ -13,6 +13,7 @@ query go through `database_sync_to_async`, which closes "old" connections around
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client, override_settings
 
+from doorstep import settings as project_settings
 from doorstep.accounts.choices import Role
 from doorstep.accounts.services import create_user
 from doorstep.alarms import services, supervision
@@ -265,10 +267,9 @@ def test_delivery_through_the_redis_channel_layer(world):
     director_cookie, director_s2_cookie = session_cookie(world.director), session_cookie(world.director_s2)
     # A prefix of its own, so this run never meets another run's groups on a shared Redis.
     layers = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"], "prefix": f"doorstep-test-{uuid.uuid4().hex}"},
-        }
+        "default": project_settings.redis_channel_layer(
+            "redis://127.0.0.1:6379/0", prefix=f"doorstep-test-{uuid.uuid4().hex}"
+        )
     }
 
     async def body():
@@ -286,6 +287,11 @@ def test_delivery_through_the_redis_channel_layer(world):
             await publish(s1, payload(8))
             assert await director.receive_json_from(timeout=3) == {"type": "alarm", "payload": payload(8)}
             assert await other.receive_nothing(timeout=QUIET)
+
+            # A console idle longer than redis-py 8's default 5 s read timeout is still connected and served.
+            await asyncio.sleep(6)
+            await publish(s1, payload(9))
+            assert await director.receive_json_from(timeout=3) == {"type": "alarm", "payload": payload(9)}
 
             await director.disconnect()
             await other.disconnect()

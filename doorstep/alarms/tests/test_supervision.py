@@ -5,10 +5,7 @@ with nothing due that costs a few reads and writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.machinery
-import sys
 import threading
-import types
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +14,7 @@ from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
-from doorstep.alarms import services, supervision
+from doorstep.alarms import drills, services, supervision
 from doorstep.alarms.choices import AlarmState, AlertKind, DeviceStatus, EventType, Protocol
 from doorstep.alarms.models import Alarm, AlarmDevice, DeviceAlert
 from doorstep.alarms.tests import test_dispatch as dispatch_tests
@@ -276,7 +273,7 @@ def test_a_tick_with_nothing_due_reads_a_little_and_writes_nothing(
     services.acknowledge(raise_alarm(button), by=world.dispatcher)
     provision(key_unit(world.grid_a, "西福银行"), "BTN-HB-5", world.director, heartbeat_seconds=60)
     before = AuditEntry.objects.count()
-    monkeypatch.setattr(supervision, "_drills_settle_due", lambda: None)  # the drills count their own queries
+    monkeypatch.setattr(drills, "settle_due", lambda now: None)  # the drills count their own queries
 
     # stations, escalation, lateness, heartbeat intervals, overdue devices, recovered devices
     with django_assert_max_num_queries(6), django_capture_on_commit_callbacks() as callbacks:
@@ -286,13 +283,9 @@ def test_a_tick_with_nothing_due_reads_a_little_and_writes_nothing(
     assert callbacks == [] and AuditEntry.objects.count() == before
 
 
-def test_the_tick_settles_drills_when_the_drills_module_provides_it(clock, monkeypatch, world):
-    """The drills module is written separately; a stand-in module with the agreed function shows the call."""
+def test_the_tick_settles_drills(clock, monkeypatch, world):
     calls = []
-    module = types.ModuleType("doorstep.alarms.drills")
-    module.__spec__ = importlib.machinery.ModuleSpec("doorstep.alarms.drills", None)
-    module.settle_due = calls.append
-    monkeypatch.setitem(sys.modules, "doorstep.alarms.drills", module)
+    monkeypatch.setattr(drills, "settle_due", calls.append)
 
     now = later(clock, 1)
     supervision.tick(now)

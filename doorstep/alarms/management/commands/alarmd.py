@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 
+import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
@@ -44,7 +45,10 @@ class Command(BaseCommand):
             "supervise": not no_supervision,
         }
         try:
-            asyncio.run(self._serve(alarmd_options))
+            with asyncio.Runner(loop_factory=uvicorn.Config(None).get_loop_factory()) as runner:
+                runner.run(
+                    self._serve(alarmd_options)
+                )  # the loop `doorstep run` uses (uvloop when installed)
         except PortInUseError as exc:
             raise CommandError(exc.strerror) from None
 

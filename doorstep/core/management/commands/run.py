@@ -50,7 +50,10 @@ class Command(BaseCommand):
                 )
             uvicorn.run("doorstep.asgi:application", reload=True, **options)
             return
-        asyncio.run(self._serve(uvicorn.Config("doorstep.asgi:application", **options), with_alarmd))
+        config = uvicorn.Config("doorstep.asgi:application", **options)
+        # uvicorn's own loop choice (uvloop when installed), which a plain asyncio.run would bypass.
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(self._serve(config, with_alarmd))
 
     async def _serve(self, config: uvicorn.Config, with_alarmd: bool) -> None:
         server = uvicorn.Server(config)
