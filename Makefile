@@ -10,7 +10,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n auto
 
 .DEFAULT_GOAL := help
-.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import
+.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -74,6 +74,17 @@ bench: $(STAMP) ## Run the benchmarks under bench/
 bench-registry-import: $(STAMP) ## Import 600,000 persons (var/bench-import/; DATABASE_URL for PostgreSQL), then re-colour all
 	$(PY) bench/registry_import.py
 	$(PY) bench/registry_recolour.py
+
+ALARM_BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/doorstep_bench_alarm
+ALARM_BENCH_ARGS ?=
+bench-alarm: $(STAMP) ## Alarm latency device → console per protocol + floor + max rate, SQLite then PostgreSQL (~25 min)
+	@scripts/service-up mosquitto || { echo "Mosquitto is not reachable at 127.0.0.1:1883" >&2; exit 1; }
+	$(PY) bench/alarm_latency.py $(ALARM_BENCH_ARGS)
+	@if scripts/service-up postgres; then \
+		$(PY) bench/alarm_latency.py --database-url $(ALARM_BENCH_PG_URL) $(ALARM_BENCH_ARGS); \
+	else \
+		echo "!!!!!!!! PostgreSQL NOT REACHABLE at 127.0.0.1:5432 — the PostgreSQL run is SKIPPED !!!!!!!!" >&2; \
+	fi
 
 clean: ## Remove the local database, screenshots and caches (keeps .venv)
 	rm -rf var/ .ruff_cache
