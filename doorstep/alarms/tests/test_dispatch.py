@@ -386,10 +386,12 @@ def test_console_payloads_cost_the_same_for_one_alarm_or_many(
     ids += [raise_alarm(button).pk for _ in range(4)] + [raise_alarm(button_c).pk]
     services.dispatch(Alarm.objects.get(pk=ids[1]), by=world.dispatcher)
 
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):  # and the people, once there are any
         payloads = services.console_payloads(ids)
 
     assert [p["id"] for p in payloads] == ids
+    dispatched = payloads[1]
+    assert dispatched["acknowledged_by"] == str(world.dispatcher) and dispatched["dispatched_to"]["id"]
 
 
 def test_officers_endpoint_lists_the_stations_field_team_with_the_grid_officer_first_choice(

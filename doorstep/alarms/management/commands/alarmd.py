@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from doorstep.alarms.daemon import Alarmd
 from doorstep.alarms.dc09_server import PortInUseError
+from doorstep.core.management.commands.run import quiet_garbage_collector
 
 log = logging.getLogger("doorstep.alarmd")
 
@@ -53,6 +54,7 @@ class Command(BaseCommand):
             raise CommandError(exc.strerror) from None
 
     async def _serve(self, alarmd_options: dict) -> None:
+        quiet_garbage_collector()
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
