@@ -103,7 +103,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = ""  # in-memory test database
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-elif env_str("TEST_DATABASE_NAME"):
+elif env_bool("DB_POOL", DOORSTEP_ENV != "test"):
+    # PostgreSQL: a pool of connections per process (psycopg_pool, Django's "pool" option) instead of a new
+    # connection per request — under ASGI Django cannot keep one per thread, and opening one (a PostgreSQL
+    # backend process) per alarm press cost ~10 ms and collapsed HTTP presses at 100/s (bench/RESULTS.md).
+    # Checked on checkout, so a database restart costs no request a dead connection. Off in the test suite,
+    # whose test databases are created and dropped under it.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN", 2),
+        "max_size": env_int("DB_POOL_MAX", 20),
+        "timeout": 10,
+    }
+if "sqlite" not in DATABASES["default"]["ENGINE"] and env_str("TEST_DATABASE_NAME"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME")
 if PRODUCTION and "sqlite" in DATABASES["default"]["ENGINE"]:
     raise ConfigError("production needs PostgreSQL in DATABASE_URL")
