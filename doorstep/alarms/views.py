@@ -26,7 +26,7 @@ from doorstep.alarms import services, supervision
 from doorstep.alarms.choices import AlarmState, Disposition
 from doorstep.alarms.models import Alarm, DeviceAlert
 from doorstep.core.errors import ServiceError
-from doorstep.core.ids import ascii_digits
+from doorstep.core.ids import id_param
 from doorstep.maps.views import GLYPH_FONT
 from doorstep.org.territory import Territory, get_in_territory
 
@@ -220,9 +220,9 @@ def dispatch(request, pk: int):
     def call(alarm):
         officer = None
         if chosen:
-            if not ascii_digits(chosen):
+            if id_param(chosen) is None:
                 raise ServiceError(_("请选择出警人员"), code="officer")
-            officer = get_user_model().objects.filter(pk=int(chosen)).first()
+            officer = get_user_model().objects.filter(pk=id_param(chosen)).first()
             if officer is None:
                 raise ServiceError(_("出警人员不存在"), code="officer")
         return services.dispatch(alarm, officer=officer, by=request.user)

@@ -63,6 +63,12 @@ def ascii_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
+def id_param(value: str | None) -> int | None:
+    """A database id from a query parameter or form field, or None: only 0-9 and at most 18 digits, so that
+    neither `int()` nor the database (64-bit keys) can refuse it with a 500."""
+    return int(value) if value and ascii_digits(value) and len(value) <= 18 else None
+
+
 def citizen_id_error(value: str | None) -> str | None:
     """Why a citizen ID number is not valid (in Chinese), or None when it is."""
     if not value:

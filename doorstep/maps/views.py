@@ -6,7 +6,7 @@ from django.db.models import Max, Min
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from doorstep.core.ids import ascii_digits
+from doorstep.core.ids import id_param
 from doorstep.maps import tiles
 from doorstep.org import selectors
 from doorstep.registry import selectors as registry_selectors
@@ -43,11 +43,11 @@ def style_json(request):
 def map_page(request):
     grids = selectors.grids_for(request.user)
     focus = request.GET.get("grid")
-    focus_grid = grids.filter(pk=focus).first() if focus and ascii_digits(focus) else None
-    unit_id = request.GET.get("unit", "")
+    focus_grid = grids.filter(pk=id_param(focus)).first() if id_param(focus) is not None else None
+    unit_id = id_param(request.GET.get("unit"))
     focus_unit = (
         registry_selectors.units_for(request.user).filter(pk=unit_id, address__lng__isnull=False).first()
-        if ascii_digits(unit_id)
+        if unit_id is not None
         else None
     )
     bbox = None

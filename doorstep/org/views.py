@@ -251,7 +251,7 @@ def staff_new(request):
 def staffing(request):
     stations = selectors.stations_for(request.user)
     station_id = request.GET.get("station")
-    station_id = int(station_id) if station_id and ascii_digits(station_id) else None
+    station_id = int(station_id) if station_id and ascii_digits(station_id) else None  # 2**64: finds nothing
     if station_id is None and stations.count() == 1:
         station_id = stations.first().pk
     board = selectors.staffing_board(request.user, station_id=station_id)

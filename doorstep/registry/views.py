@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from doorstep.accounts.choices import Role
 from doorstep.alarms import devices as alarm_devices
 from doorstep.core.errors import ServiceError
-from doorstep.core.ids import ascii_digits
+from doorstep.core.ids import id_param
 from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry import colours, privacy, search, selectors, services
 from doorstep.registry.choices import Colour, ConcernStatus, PersonCategory
@@ -62,7 +62,7 @@ PER_PAGE = 30
 def _preselected(request, param: str, qs):
     """The object a "new" form starts from (`?house=12` from a house page), if the user may see it."""
     value = request.GET.get(param, "")
-    return qs.filter(pk=value).first() if ascii_digits(value) else None
+    return qs.filter(pk=pk).first() if (pk := id_param(value)) is not None else None
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -595,8 +595,8 @@ def person_new(request):
     initial: dict[str, Any] = {"category": PersonCategory.RESIDENT}
     household = None
     household_id = request.POST.get("household") or request.GET.get("household") or ""
-    if ascii_digits(household_id):
-        household = scope["households"].filter(pk=household_id).first()
+    if id_param(household_id) is not None:
+        household = scope["households"].filter(pk=id_param(household_id)).first()
         if household:
             initial["household"] = household.pk
     form = PersonForm(request.POST or None, initial=initial, **scope)

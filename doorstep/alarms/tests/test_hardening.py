@@ -14,7 +14,7 @@ from doorstep.alarms.choices import Protocol
 from doorstep.alarms.models import Alarm, Drill
 from doorstep.alarms.tests.test_http_receiver import button, press, school  # noqa: F401 (fixtures)
 from doorstep.core.errors import ServiceError
-from doorstep.core.ids import ascii_digits, citizen_id_error
+from doorstep.core.ids import ascii_digits, citizen_id_error, id_param
 from doorstep.registry import services as registry_services
 from doorstep.registry.tests.conftest import make_house
 
@@ -57,6 +57,13 @@ def test_a_units_devices_and_coming_drills_follow_it_to_another_station(button, 
 
 def test_ascii_digits_and_ids_with_other_digits_are_refused_not_crashed():
     assert ascii_digits("123") and not ascii_digits("1²3") and not ascii_digits("")
+    assert (id_param("42"), id_param("²"), id_param("9" * 19), id_param(None), id_param("")) == (
+        42,
+        None,
+        None,
+        None,
+        None,
+    )
     assert citizen_id_error("1101051949123100²X") is not None
 
 
@@ -70,6 +77,11 @@ def test_ascii_digits_and_ids_with_other_digits_are_refused_not_crashed():
         "/alarms/drills/?start=9999-12-30",
         "/map/?unit=²",
         "/map/?grid=²",
+        "/map/?unit=99999999999999999999",
+        "/map/?grid=99999999999999999999",
+        "/alarms/devices/new/?unit=99999999999999999999",
+        "/registry/persons/new/?household=99999999999999999999",
+        "/org/staffing/?station=99999999999999999999",
     ],
 )
 def test_odd_query_parameters_never_give_a_500(world, client_for, url):
