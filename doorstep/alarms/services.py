@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import Role
-from doorstep.alarms import drills, realtime, supervision
+from doorstep.alarms import devices, drills, realtime, supervision
 from doorstep.alarms.choices import (
     ALARM_TYPES,
     AlarmState,
@@ -47,9 +47,7 @@ STATUS_OF = {EventType.TAMPER: DeviceStatus.TAMPER, EventType.LOW_BATTERY: Devic
 
 
 def _require_provisioner(by: Any, unit: Unit) -> None:
-    if by is None or by.is_superuser or by.role == Role.ADMIN:
-        return
-    if by.role != Role.DIRECTOR or by.station_id != unit.grid.community.station_id:
+    if by is not None and not devices.may_manage(by, unit.grid.community.station_id):
         raise NotAllowed(_("报警设备须由本所所长或系统管理员登记"))
 
 
@@ -77,6 +75,8 @@ def provision_device(
         raise ServiceError(_("设备编号 %(id)s 已存在") % {"id": device_id}, code="device_id")
     if not location.strip():
         raise ServiceError(_("请填写设备在单位内的安装位置"), code="location")
+    if len(location.strip()) > 100:
+        raise ServiceError(_("安装位置不能超过100个字"), code="location")
     if not 30 <= heartbeat_seconds <= 86400:
         raise ServiceError(_("心跳间隔应在30秒至24小时之间"), code="heartbeat_seconds")
     Protocol(protocol)

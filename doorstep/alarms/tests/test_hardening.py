@@ -110,3 +110,8 @@ def test_a_superuser_at_the_console_may_acknowledge(button, world, django_user_m
     root = django_user_model.objects.create_superuser("root", password="x", role="admin")
     alarm = services.acknowledge(Alarm.objects.get(event_id="su"), by=root)
     assert alarm.acknowledged_by == root
+
+
+def test_provisioning_refuses_a_location_longer_than_the_field(school, world):  # noqa: F811
+    with pytest.raises(ServiceError, match="100"):
+        services.provision_device(unit=school, device_id="BTN-LONG", location="东" * 101, by=world.director)
