@@ -45,8 +45,7 @@ an ``id`` we do not support   ``ACK``; one event of kind ``unknown`` whose code 
 (not SIA-DCS, ADM-CID, NULL)   would answer DUH ("cannot be processed"), but a DUH leaves a panel
                                retrying or failing over with the event unseen; the issue's rule is that
                                whatever arrives intact from a known account is ACKed and shown to a
-                               human. This receiver therefore sends no DUH at all (`duh` builds one for
-                               completeness and for the tests of other receivers' answers)
+                               human. This receiver therefore sends no DUH at all
 bad CRC, bad length,           no answer: the sender retries, or fails over to its backup path. A frame
 malformed header, too long     that cannot be trusted gets nothing to address an answer to
 encrypted for an account with  no answer: DC-09 defines NAK only for the timestamp test, and a NAK
@@ -205,7 +204,7 @@ class Event:
 
 
 class Dc09Result(NamedTuple):
-    response: bytes | None  # ACK / NAK / DUH frame to send (an ACK only after committing), or None
+    response: bytes | None  # ACK / NAK frame to send (an ACK only after committing), or None
     frame: Frame | None
     events: list[Event]  # non-empty only together with an ACK
     error: FrameError | None  # why the frame was not ACKed, for the log
@@ -515,13 +514,6 @@ def ack(frame: Frame, now: datetime) -> bytes:
 def nak(now: datetime) -> bytes:
     """The fixed NAK with the receiver's time; never encrypted."""
     return _wrap(f'"NAK"0000R0L0A0[]{format_timestamp(now)}')
-
-
-def duh(frame: Frame) -> bytes:
-    """``DUH`` echoing sequence, receiver, line and account; never encrypted."""
-    return build_frame(
-        "DUH", sequence=frame.sequence, account=frame.account, receiver=frame.receiver, prefix=frame.prefix
-    )
 
 
 # --- the receiver's step ----------------------------------------------------------------------------

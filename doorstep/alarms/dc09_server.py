@@ -12,7 +12,7 @@ Transport
 Each frame goes through `dc09.handle` (CRC, decryption with the account's AES key read from the database,
 timestamp window, decoding); its events are stored through `services.receive_event`, all events of a
 frame in one transaction, in a thread of the receiver's own (`DbWorker`). Only after the commit is the ACK
-sent. A frame that is not ACKed: NAK (timestamp) or DUH (unsupported token) as `dc09.handle` answers; no
+sent. A frame that is not ACKed: NAK (timestamp) as `dc09.handle` answers (it never sends a DUH); no
 answer at all for a bad CRC, a wrong key, an unknown account (also a plain frame from an account no active
 device has: an ACK would tell the panel that an event nobody stored was received), or when the database
 fails (the panel retries).
@@ -146,7 +146,6 @@ class Dc09Stats:
     frames: int = 0
     acked: int = 0
     naks: int = 0
-    duhs: int = 0
     unanswered: int = 0
     alarms: int = 0
     events: int = 0
@@ -156,7 +155,7 @@ class Dc09Stats:
 
     def summary(self) -> str:
         return (
-            f"DC-09 帧 {self.frames} 个（ACK {self.acked}，NAK {self.naks}，DUH {self.duhs}，"
+            f"DC-09 帧 {self.frames} 个（ACK {self.acked}，NAK {self.naks}，"
             f"不应答 {self.unanswered}），新报警 {self.alarms} 条，新设备事件 {self.events} 条，"
             f"重发去重 {self.repeats} 条，TCP 连接 {self.connections} 个"
         )
@@ -274,12 +273,10 @@ class Dc09Receiver:
             self.stats.unanswered += 1
         else:
             token = response[9:14]
-            if token in (b'"ACK"', b'"*ACK'):
-                self.stats.acked += 1
-            elif token == b'"NAK"':
+            if token == b'"NAK"':
                 self.stats.naks += 1
             else:
-                self.stats.duhs += 1
+                self.stats.acked += 1
         return response, True
 
     def _receive(self, raw: bytes, peer: Any) -> bytes | None:

@@ -37,14 +37,18 @@ MAX_OCCURRENCES = 24
 SETTLE_BATCH = 500
 
 
+def shift_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (or earlier); the 31st becomes the month's last day if need be."""
+    year, month0 = divmod(day.month - 1 + months, 12)
+    year += day.year
+    return dt.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    """The same local wall-clock time `months` later; the 31st becomes the month's last day if need be."""
+    """The same local wall-clock time `months` later (`shift_months` of its local date)."""
     local = timezone.localtime(moment)
-    year, month0 = divmod(local.month - 1 + months, 12)
-    year += local.year
-    day = min(local.day, calendar.monthrange(year, month0 + 1)[1])
-    naive = local.replace(tzinfo=None).replace(year=year, month=month0 + 1, day=day)
-    return timezone.make_aware(naive)
+    day = shift_months(local.date(), months)
+    return timezone.make_aware(dt.datetime.combine(day, local.time().replace(tzinfo=None)))
 
 
 def windows(

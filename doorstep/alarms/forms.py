@@ -3,7 +3,6 @@ the domain and write, and their refusals come back as errors on the field their 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Any
 
@@ -186,12 +185,6 @@ class DrillForm(ServiceErrorsMixin, StyledForm):
         return data
 
 
-def _shift_months(day: dt.date, months: int) -> dt.date:
-    year, month0 = divmod(day.month - 1 + months, 12)
-    year += day.year
-    return dt.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
-
-
 YEARS = (2000, 2099)  # what a drill period or schedule may reach (as statistics months)
 
 
@@ -223,9 +216,9 @@ class PeriodForm(StyledForm):
             today = timezone.localdate()
             start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
         if end is None:
-            end = _shift_months(start, 3) - dt.timedelta(days=1)
+            end = drills.shift_months(start, 3) - dt.timedelta(days=1)
         if start is None:
-            start = _shift_months(end + dt.timedelta(days=1), -3)
+            start = drills.shift_months(end + dt.timedelta(days=1), -3)
         data["start"], data["end"] = start, end
         show_defaults(self, start=data["start"].isoformat(), end=data["end"].isoformat())
         if data["end"] < data["start"]:

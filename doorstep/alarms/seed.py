@@ -29,7 +29,6 @@ from doorstep.alarms.choices import (
     Protocol,
 )
 from doorstep.alarms.models import Alarm, AlarmDevice, Drill
-from doorstep.org.models import GridAssignment
 from doorstep.registry.choices import UnitType
 from doorstep.registry.models import Unit
 
@@ -91,14 +90,9 @@ def _devices(rng: random.Random, now: dt.datetime) -> list[AlarmDevice]:
 def _officer_of(device: AlarmDevice) -> User | None:
     """The grid's officer when they have a login; else a community officer of the station who has one (the
     demo gives logins to a few officers only, and a history without dispatches would show no 出警达标率)."""
-    assignment = (
-        GridAssignment.objects.current()
-        .filter(grid_id=device.grid_id, position="officer", staff__user__isnull=False)
-        .select_related("staff__user")
-        .first()
-    )
-    if assignment is not None:
-        return assignment.staff.user
+    officer = services.grid_officer(device.grid_id)
+    if officer is not None:
+        return officer
     return (
         User.objects.filter(role=Role.OFFICER, staff__station_id=device.station_id, is_active=True)
         .order_by("pk")

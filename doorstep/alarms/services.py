@@ -26,8 +26,6 @@ from doorstep.alarms import devices, drills, realtime, supervision
 from doorstep.alarms.choices import (
     ALARM_TYPES,
     AlarmState,
-    AlertKind,
-    DeviceStatus,
     Disposition,
     EventType,
     Protocol,
@@ -43,7 +41,6 @@ from doorstep.registry.models import Unit
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{4,40}$")
 SIA_ACCOUNT = re.compile(r"^[0-9A-Fa-f]{3,16}$")
-STATUS_OF = {EventType.TAMPER: DeviceStatus.TAMPER, EventType.LOW_BATTERY: DeviceStatus.LOW_BATTERY}
 
 
 def _require_provisioner(by: Any, unit: Unit) -> None:
@@ -159,15 +156,11 @@ def receive_event(
             row = model.objects.create(**fields)
     except IntegrityError:
         return model.objects.get(device=device, event_id=event_id), False
-    status = None if restore else STATUS_OF.get(event_type)
-    if status is None and device.status in (DeviceStatus.UNKNOWN, DeviceStatus.OFFLINE):
-        status = DeviceStatus.ONLINE
-    AlarmDevice.objects.filter(pk=device.pk).update(
-        last_seen_at=now, **({"status": status} if status is not None else {})
-    )
+    # The status follows the open alerts (supervision.sync_status): whatever the device reports, it is alive.
+    AlarmDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
+    device.last_seen_at = now
+    supervision.heard_from(device, now=now)
     if is_alarm:
-        if device.status == DeviceStatus.OFFLINE:  # the press proves the device is back
-            supervision.clear_alerts(device, [AlertKind.OFFLINE], now=now)
         drills.match_press(row)  # the press a scheduled drill of this device waits for is marked a drill
         payload = console_payload(row)
         transaction.on_commit(lambda: realtime.publish_to_station(device.station_id, payload))

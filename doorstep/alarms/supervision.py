@@ -1,7 +1,7 @@
 """Supervision of the one-click alarm: device alerts, device status, and the timers of `alarmd`.
 
-Devices raise and clear alerts through what they report (`note_event`, called by `services.receive_event`
-inside its transaction). `tick(now)`, run every second by `alarmd` (and by tests with a frozen clock),
+Devices raise and clear alerts through what they report (`heard_from` and `note_event`, called by
+`services.receive_event` inside its transaction). `tick(now)`, run every second by `alarmd` (and by tests with a frozen clock),
 escalates alarms nobody acknowledged in time, flags alarms nobody reached within the response norm, and
 raises "offline" for devices that missed two heartbeat intervals. At most one open alert per device and
 kind; a device's status follows its open alerts; the consoles hear of every change after commit.
@@ -139,11 +139,21 @@ def sync_status(device: AlarmDevice) -> str:
     return status
 
 
+def heard_from(device: AlarmDevice, *, now: dt.datetime) -> None:
+    """The device reported something, so it is alive: its "offline" alert closes, and a device never heard
+    from before is online. One primary-key read for a device already online (the path of every press); the
+    status is read from the database, as the tick may have changed it since the caller loaded the device."""
+    device.status = AlarmDevice.objects.filter(pk=device.pk).values_list("status", flat=True).get()
+    if device.status not in (DeviceStatus.UNKNOWN, DeviceStatus.OFFLINE):
+        return
+    if not clear_alerts(device, [AlertKind.OFFLINE], now=now):
+        sync_status(device)
+
+
 def note_event(event: DeviceEvent) -> None:
-    """What a device event means for the device's alerts. Any event proves the device is alive (clears
-    "offline"); tamper, low battery and unknown codes open an alert, their restore closes it."""
+    """What a device event means for the device's alerts (that it is alive is `heard_from`'s): tamper, low
+    battery and unknown codes open an alert, their restore closes it."""
     device = event.device
-    clear_alerts(device, [AlertKind.OFFLINE], now=event.received_at)
     kind = ALERT_OF.get(EventType(event.event_type))
     if kind is None:
         return
@@ -255,9 +265,9 @@ def mark_offline(device_pk: int, *, now: dt.datetime) -> bool:
 
 
 def _clear_recovered(now: dt.datetime) -> int:
-    """Open "offline" alerts of devices that have been heard from since (e.g. a press from a device that was
-    offline: receivers update last_seen_at, but only device events pass through note_event). The open alerts
-    are few and the partial unique index on open alerts finds them."""
+    """Open "offline" alerts of devices that have been heard from since: receivers close them at once
+    (`heard_from`), this catches a report that committed while a tick was marking the device offline. The
+    open alerts are few and the partial unique index on open alerts finds them."""
     recovered = (
         DeviceAlert.objects.filter(
             cleared_at__isnull=True, kind=AlertKind.OFFLINE, device__last_seen_at__gt=F("raised_at")

@@ -240,15 +240,15 @@ class UnitLayerView(APIView):
         )
         # One-click alarm: how many devices a key unit has, and its alarms not yet closed (drills included,
         # marked: the map shows what is happening, the statistics leave drills out).
+        territory = Territory.for_user(request.user)
         devices = dict(
-            AlarmDevice.objects.filter(active=True)
+            territory.filter(AlarmDevice.objects.filter(active=True))
             .values("unit_id")
             .annotate(n=Count("id"))
             .values_list("unit_id", "n")
         )
         open_alarms = dict(
-            Territory.for_user(request.user)
-            .filter(Alarm.objects.exclude(state=AlarmState.CLOSED))
+            territory.filter(Alarm.objects.exclude(state=AlarmState.CLOSED))
             .values("unit_id")
             .annotate(n=Count("id"))
             .values_list("unit_id", "n")

@@ -13,7 +13,6 @@ import contextlib
 import re
 import socketserver
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -305,21 +304,6 @@ def test_account_from_the_data_block_when_the_header_has_none():
 
     assert result.frame.account == "5678" and read_response(result.response)["account"] == "#5678"
     assert odd.frame.account is None and read_response(odd.response)["account"] is None
-
-
-def test_duh_echoes_the_addressing_and_is_never_encrypted():
-    frame = dc09.parse_frame(sia_frame("#ENC128|NPA1", account="ENC128", key=KEY_128, sequence="0007"), keys)
-    frame = replace(frame, receiver="5", prefix="1")
-
-    parts = read_response(dc09.duh(frame))
-    assert parts == {
-        "token": "DUH",
-        "sequence": "0007",
-        "receiver": "R5",
-        "prefix": "L1",
-        "account": "#ENC128",
-        "rest": "]",
-    }
 
 
 # --- every error class ------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ frame to alarmd — then prints the answer. It never prints the credentials.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import socket
 import time
@@ -20,7 +18,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from doorstep.alarms import dc09
+from doorstep.alarms import dc09, signing
 from doorstep.alarms.choices import Protocol
 from doorstep.alarms.models import AlarmDevice
 
@@ -65,7 +63,7 @@ class Command(BaseCommand):
             }
         ).encode()
         timestamp = str(int(time.time()))
-        signature = hmac.new(device.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+        signature = signing.signature(device.secret, timestamp, body)
         request = urllib.request.Request(  # noqa: S310 (scheme checked above)
             url.rstrip("/") + "/api/v1/alarm-events",
             data=body,
@@ -73,7 +71,7 @@ class Command(BaseCommand):
                 "Content-Type": "application/json",
                 "X-Device-Id": device.device_id,
                 "X-Timestamp": timestamp,
-                "X-Signature": signature.hexdigest(),
+                "X-Signature": signature,
             },
         )
         try:
