@@ -39,7 +39,6 @@ from doorstep.registry.models import Unit
 VIEW_ROLES = {Role.DIRECTOR, Role.DISPATCHER, Role.LEADER, Role.ADMIN}
 ALERT_ROLES = {Role.DIRECTOR, Role.DISPATCHER, Role.ADMIN}
 MIN_HEARTBEAT, MAX_HEARTBEAT = 30, 86400  # seconds, as services.provision_device checks
-OFFLINE_AFTER_BEATS = supervision.MISSED_HEARTBEATS  # a device that misses two intervals is offline
 
 
 class Health:
@@ -116,21 +115,6 @@ def alerts_for(user: Any) -> QuerySet[DeviceAlert]:
     return Territory.for_user(user).filter(DeviceAlert.objects.select_related("device", "device__unit"))
 
 
-def _overdue(now: dt.datetime) -> Q:
-    """Devices silent for more than two heartbeat intervals (since they were provisioned, if never heard
-    from) — supervision's rule, so that the page agrees with the alert the tick is about to raise. The
-    interval is per device and the databases share no portable "datetime minus n seconds" on a column, so
-    the condition is spelled out per distinct interval (a district uses a handful)."""
-    seconds = AlarmDevice.objects.order_by().values_list("heartbeat_seconds", flat=True).distinct()
-    condition = Q(pk__in=[])
-    for s in seconds:
-        cutoff = now - dt.timedelta(seconds=s * OFFLINE_AFTER_BEATS)
-        condition |= Q(heartbeat_seconds=s) & (
-            Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True, created_at__lt=cutoff)
-        )
-    return condition
-
-
 def with_health(qs: QuerySet[AlarmDevice], now: dt.datetime | None = None) -> QuerySet[AlarmDevice]:
     """Annotate `health` (a `Health` value) and prefetch the open alerts as `open_alerts`.
 
@@ -147,7 +131,9 @@ def with_health(qs: QuerySet[AlarmDevice], now: dt.datetime | None = None) -> Qu
         health=Case(
             When(active=False, then=Value(Health.INACTIVE)),
             When(
-                open_alert(AlertKind.OFFLINE) | Q(status=DeviceStatus.OFFLINE) | _overdue(now),
+                open_alert(AlertKind.OFFLINE)
+                | Q(status=DeviceStatus.OFFLINE)
+                | supervision.overdue_devices(now),
                 then=Value(Health.OFFLINE),
             ),
             When(open_alert(AlertKind.TAMPER), then=Value(Health.TAMPER)),
@@ -163,13 +149,6 @@ def with_health(qs: QuerySet[AlarmDevice], now: dt.datetime | None = None) -> Qu
             to_attr="open_alerts",
         )
     )
-
-
-def heartbeat_overdue(device: AlarmDevice, now: dt.datetime | None = None) -> bool:
-    """The same rule as `_overdue`, for one device already loaded."""
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(seconds=device.heartbeat_seconds * OFFLINE_AFTER_BEATS)
-    return (device.last_seen_at or device.created_at) < cutoff
 
 
 # --- writes -------------------------------------------------------------------------------------------------

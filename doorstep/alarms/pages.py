@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
-from doorstep.alarms import devices, drills, services, stats
+from doorstep.alarms import devices, drills, services, stats, supervision
 from doorstep.alarms.choices import DrillStatus, Protocol
 from doorstep.alarms.forms import (
     DeviceEditForm,
@@ -152,7 +152,7 @@ def _decorate(rows, now: dt.datetime):
     for device in rows:
         device.health_label = devices.Health.labels[device.health]
         device.health_badge = devices.Health.badges[device.health]
-        device.overdue = device.active and devices.heartbeat_overdue(device, now)
+        device.overdue = device.active and supervision.heartbeat_overdue(device, now)
         for alert in getattr(device, "open_alerts", []):
             alert.age = _age(alert.raised_at, now)
     return rows

@@ -218,10 +218,15 @@ def _flag_late(now: dt.datetime, stations: list[tuple[int, str]]) -> int:
     return sum(services.flag_late(pk, now=now) for _received, pk in due)
 
 
-def _overdue_devices(now: dt.datetime) -> Q:
-    """Devices silent for more than MISSED_HEARTBEATS intervals (since they were provisioned, if never heard
-    from). Plain comparisons per distinct interval — a site has a handful — so the database compares
-    timestamps with no per-row date arithmetic."""
+def heartbeat_overdue(device: AlarmDevice, now: dt.datetime) -> bool:
+    """Silent for more than MISSED_HEARTBEATS intervals (since provisioning, if never heard from)."""
+    silence = dt.timedelta(seconds=MISSED_HEARTBEATS * device.heartbeat_seconds)
+    return (device.last_seen_at or device.created_at) < now - silence
+
+
+def overdue_devices(now: dt.datetime) -> Q:
+    """`heartbeat_overdue` as a query condition. Plain comparisons per distinct interval — a site has a
+    handful — so the database compares timestamps with no per-row date arithmetic."""
     watched = AlarmDevice.objects.filter(active=True).exclude(status=DeviceStatus.OFFLINE)
     overdue = Q(pk__in=[])
     for seconds in watched.order_by().values_list("heartbeat_seconds", flat=True).distinct():
@@ -236,7 +241,7 @@ def _mark_offline(now: dt.datetime) -> int:
     due = (
         AlarmDevice.objects.filter(active=True)
         .exclude(status=DeviceStatus.OFFLINE)
-        .filter(_overdue_devices(now))
+        .filter(overdue_devices(now))
         .order_by()
         .values_list("pk", flat=True)[:BATCH]
     )
@@ -250,8 +255,7 @@ def mark_offline(device_pk: int, *, now: dt.datetime) -> bool:
     device = AlarmDevice.objects.select_for_update().filter(pk=device_pk).first()
     if device is None or not device.active or device.status == DeviceStatus.OFFLINE:
         return False
-    silence = dt.timedelta(seconds=MISSED_HEARTBEATS * device.heartbeat_seconds)
-    if (device.last_seen_at or device.created_at) >= now - silence:
+    if not heartbeat_overdue(device, now):
         return False
     raise_alert(
         device,
