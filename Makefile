@@ -10,7 +10,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n auto
 
 .DEFAULT_GOAL := help
-.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm
+.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm bench-video
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) ## Migrate, seed the demo district (idempotent) and serve at http://127.0.0.1:8000
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed --scale demo
-	$(PY) manage.py run --host $(HOST) --port $(PORT)
+	DOORSTEP_VIDEO_DEMO_SPEAKER_PORT=8091 $(PY) manage.py run --host $(HOST) --port $(PORT)
 
 run: $(STAMP) ## Serve without seeding
 	$(PY) manage.py migrate --noinput -v0
@@ -82,6 +82,16 @@ bench-alarm: $(STAMP) ## Alarm latency device → console per protocol + floor +
 	$(PY) bench/alarm_latency.py $(ALARM_BENCH_ARGS)
 	@if scripts/service-up postgres; then \
 		$(PY) bench/alarm_latency.py --database-url $(ALARM_BENCH_PG_URL) $(ALARM_BENCH_ARGS); \
+	else \
+		echo "!!!!!!!! PostgreSQL NOT REACHABLE at 127.0.0.1:5432 — the PostgreSQL run is SKIPPED !!!!!!!!" >&2; \
+	fi
+
+VIDEO_BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/doorstep_bench_video
+VIDEO_BENCH_ARGS ?=
+bench-video: $(STAMP) ## Video latency object in a zone → patrol console's WebSocket, SQLite then PostgreSQL (~6 min)
+	$(PY) bench/video_latency.py $(VIDEO_BENCH_ARGS)
+	@if scripts/service-up postgres; then \
+		$(PY) bench/video_latency.py --database-url $(VIDEO_BENCH_PG_URL) $(VIDEO_BENCH_ARGS); \
 	else \
 		echo "!!!!!!!! PostgreSQL NOT REACHABLE at 127.0.0.1:5432 — the PostgreSQL run is SKIPPED !!!!!!!!" >&2; \
 	fi

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "doorstep.org",
     "doorstep.maps",
     "doorstep.alarms",
+    "doorstep.video",
     "doorstep.registry",
 ]
 
@@ -282,6 +283,29 @@ MQTT_CLIENT_ID = env_str("DOORSTEP_MQTT_CLIENT_ID", "doorstep-alarmd")
 MQTT_TOPIC_PREFIX = env_str("DOORSTEP_MQTT_TOPIC_PREFIX", "doorstep/devices")
 if MQTT_URL and not MQTT_URL.startswith(("mqtt://", "mqtts://")):
     raise ConfigError("DOORSTEP_MQTT_URL must start with mqtt:// or mqtts://")
+
+# --- video patrol and broadcast (`doorstep videod`, and inside `doorstep run`) ----------------------------
+# `doorstep run` runs the video worker (camera readers, detection, broadcast sender) in its event loop
+# unless DOORSTEP_VIDEOD is off. The latest picture of each camera is a JPEG file in VIDEO_FRAME_DIR, which
+# the worker writes and every web process reads (ADR 0014): a tmpfs in production.
+VIDEOD_IN_RUN = env_bool("DOORSTEP_VIDEOD", True)
+VIDEO_FRAME_DIR = Path(env_str("DOORSTEP_VIDEO_FRAME_DIR", str(VAR_DIR / "video" / "live")))
+# A camera whose stream stays down this long raises a "camera offline" alert.
+VIDEO_OFFLINE_SECONDS = env_int("DOORSTEP_VIDEO_OFFLINE_SECONDS", 60)
+# A speaker that does not confirm within this many seconds has failed this attempt; tries in all.
+VIDEO_ACK_SECONDS = env_int("DOORSTEP_VIDEO_ACK_SECONDS", 10)
+VIDEO_DELIVERY_ATTEMPTS = env_int("DOORSTEP_VIDEO_DELIVERY_ATTEMPTS", 3)
+# The broker MQTT speakers listen on (default: the alarm receivers' broker).
+VIDEO_MQTT_URL = env_str("DOORSTEP_VIDEO_MQTT_URL", "") or MQTT_URL
+# `make demo` only: a simulated HTTP speaker in the `doorstep run` process, for the demo's speakers.
+VIDEO_DEMO_SPEAKER_PORT = env_int("DOORSTEP_VIDEO_DEMO_SPEAKER_PORT", 0)
+if VIDEO_OFFLINE_SECONDS < 5 or VIDEO_ACK_SECONDS < 1 or not 1 <= VIDEO_DELIVERY_ATTEMPTS <= 10:
+    raise ConfigError(
+        "DOORSTEP_VIDEO_OFFLINE_SECONDS must be >= 5, DOORSTEP_VIDEO_ACK_SECONDS >= 1 and "
+        "DOORSTEP_VIDEO_DELIVERY_ATTEMPTS between 1 and 10"
+    )
+if VIDEO_MQTT_URL and not VIDEO_MQTT_URL.startswith(("mqtt://", "mqtts://")):
+    raise ConfigError("DOORSTEP_VIDEO_MQTT_URL must start with mqtt:// or mqtts://")
 
 # --- production hardening -------------------------------------------------------------------------------
 if PRODUCTION:

@@ -4,11 +4,13 @@ from rest_framework.routers import DefaultRouter
 
 from doorstep.alarms.api import AlarmEventView
 from doorstep.maps.api import (
+    CameraLayerView,
     GridLayerView,
     HouseGeoJSONView,
     HouseSummaryView,
     HouseTileView,
     PoliceRoomLayerView,
+    SpeakerLayerView,
     UnitLayerView,
 )
 from doorstep.org import api as org_api
@@ -40,6 +42,8 @@ api_patterns = [
     path("map/houses/summary/", HouseSummaryView.as_view(), name="map-house-summary"),
     path("map/houses.geojson", HouseGeoJSONView.as_view(), name="map-houses"),
     path("map/units.geojson", UnitLayerView.as_view(), name="map-units"),
+    path("map/cameras.geojson", CameraLayerView.as_view(), name="map-cameras"),
+    path("map/speakers.geojson", SpeakerLayerView.as_view(), name="map-speakers"),
     *router.urls,
 ]
 
@@ -49,6 +53,7 @@ urlpatterns = [
     path("org/", include("doorstep.org.urls")),
     path("map/", include("doorstep.maps.urls")),
     path("alarms/", include("doorstep.alarms.urls")),
+    path("video/", include("doorstep.video.urls")),
     path("registry/", include("doorstep.registry.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -17,7 +17,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,8 @@ from doorstep.org.choices import Position
 from doorstep.org.models import GridAssignment
 from doorstep.org.territory import Territory
 from doorstep.registry.models import Unit
+from doorstep.video.choices import CameraStatus
+from doorstep.video.models import Camera
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{4,40}$")
 SIA_ACCOUNT = re.compile(r"^[0-9A-Fa-f]{3,16}$")
@@ -190,14 +193,97 @@ def person_payload(user: Any) -> dict[str, Any] | None:
 USER_FIELDS = ("acknowledged_by", "dispatched_to", "dispatched_by", "closed_by")
 
 
+# Nearby cameras: the enabled cameras of the alarm's station within NEARBY_CAMERA_M of the unit. Only the
+# alarm's station: the payload goes to the station's consoles (everyone there covers that station), so
+# another station's cameras would show where they may not be seen. The database filters a box around the
+# unit (degrees of latitude for the radius; of longitude at 54°N, China's northern edge, so the box is never
+# too small); the exact distance is computed after.
+NEARBY_CAMERA_M = 500
+MAX_NEARBY_CAMERAS = 12
+_NEAR_LAT = NEARBY_CAMERA_M / 111_000
+_NEAR_LNG = _NEAR_LAT / math.cos(math.radians(54))
+
+
+def _unit_position(outer: str = "") -> tuple[Any, Any]:
+    return (
+        Coalesce(OuterRef(f"{outer}unit__lng"), OuterRef(f"{outer}unit__address__lng")),
+        Coalesce(OuterRef(f"{outer}unit__lat"), OuterRef(f"{outer}unit__address__lat")),
+    )
+
+
+def _cameras_near_unit() -> Exists:
+    """Whether an enabled camera of the alarm's station is in the box around its unit (a subquery of the
+    alarm's own query: the common case, no camera near, costs no query of its own)."""
+    lng, lat = _unit_position()
+    return Exists(
+        Camera.objects.filter(
+            station_id=OuterRef("station_id"),
+            enabled=True,
+            lng__gte=lng - _NEAR_LNG,
+            lng__lte=lng + _NEAR_LNG,
+            lat__gte=lat - _NEAR_LAT,
+            lat__lte=lat + _NEAR_LAT,
+        )
+    )
+
+
+def nearby_cameras(alarms: Iterable[Alarm]) -> dict[int, list[dict[str, Any]]]:
+    """{alarm id: the enabled cameras of its station within NEARBY_CAMERA_M of its unit, nearest first} in one
+    query for all of them: [{id, name, location, distance_m, status, status_label}]."""
+    places = {}
+    for alarm in alarms:
+        unit = alarm.unit
+        lng, lat = (unit.lng, unit.lat) if unit.lng is not None else (unit.address.lng, unit.address.lat)
+        if lng is not None and lat is not None:
+            places[alarm.pk] = (alarm.station_id, lng, lat)
+    if not places:
+        return {}
+    box = Q()
+    for station_id, lng, lat in set(places.values()):
+        box |= Q(
+            station_id=station_id,
+            lng__range=(lng - _NEAR_LNG, lng + _NEAR_LNG),
+            lat__range=(lat - _NEAR_LAT, lat + _NEAR_LAT),
+        )
+    cameras = list(
+        Camera.objects.filter(box, enabled=True)
+        .order_by("code")
+        .values("id", "name", "location", "status", "lng", "lat", "station_id")
+    )
+    labels = dict(CameraStatus.choices)
+    found: dict[int, list[dict[str, Any]]] = {}
+    for alarm_id, (station_id, lng, lat) in places.items():
+        near = []
+        for c in cameras:
+            if c["station_id"] != station_id:
+                continue
+            distance = distance_m(lng, lat, c["lng"], c["lat"])
+            if distance <= NEARBY_CAMERA_M:
+                near.append(
+                    {
+                        "id": c["id"],
+                        "name": c["name"],
+                        "location": c["location"],
+                        "distance_m": round(distance),
+                        "status": c["status"],
+                        "status_label": str(labels.get(c["status"], c["status"])),
+                    }
+                )
+        near.sort(key=lambda c: (c["distance_m"], c["id"]))
+        found[alarm_id] = near[:MAX_NEARBY_CAMERAS]
+    return found
+
+
 def console_payloads(alarms: Iterable[Alarm | int]) -> list[dict[str, Any]]:
     """The console payloads of these alarms, in the order given, in at most three queries whatever their
     number. The people are fetched apart, and only when there are any: a new alarm (the path every press
-    takes) has none, and four more joins in its query cost more to compile than to run."""
+    takes) has none, and four more joins in its query cost more to compile than to run. The nearby cameras
+    likewise: one more query only when a camera stands near one of the units."""
     ids = [a.pk if isinstance(a, Alarm) else a for a in alarms]
     rows = {
         a.pk: a
         for a in Alarm.objects.select_related("device", "unit__address", "grid", "station")
+        .annotate(cameras_near=_cameras_near_unit())
         .order_by()
         .filter(pk__in=ids)
     }
@@ -208,7 +294,10 @@ def console_payloads(alarms: Iterable[Alarm | int]) -> list[dict[str, Any]]:
             for name in USER_FIELDS:
                 setattr(alarm, name, users.get(getattr(alarm, f"{name}_id")))
     officers = grid_officers({a.grid_id for a in rows.values()})
-    return [_payload(rows[pk], officers.get(rows[pk].grid_id)) for pk in ids if pk in rows]
+    cameras = nearby_cameras([a for a in rows.values() if a.cameras_near])
+    return [
+        _payload(rows[pk], officers.get(rows[pk].grid_id), cameras.get(pk, [])) for pk in ids if pk in rows
+    ]
 
 
 def console_payload(alarm: Alarm) -> dict[str, Any]:
@@ -218,7 +307,7 @@ def console_payload(alarm: Alarm) -> dict[str, Any]:
     return console_payloads([alarm])[0]
 
 
-def _payload(alarm: Alarm, officer: Any) -> dict[str, Any]:
+def _payload(alarm: Alarm, officer: Any, cameras: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     unit = alarm.unit
     lng, lat = (unit.lng, unit.lat) if unit.lng is not None else (unit.address.lng, unit.address.lat)
     arrival = None
@@ -265,6 +354,7 @@ def _payload(alarm: Alarm, officer: Any) -> dict[str, Any]:
         "station_name": alarm.station.name,
         "lng": lng,
         "lat": lat,
+        "cameras": cameras or [],  # nearby_cameras: what the dispatcher can look at around the unit
     }
 
 

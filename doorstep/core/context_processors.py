@@ -9,6 +9,7 @@ from doorstep.accounts.choices import Role
 from doorstep.alarms import devices as alarm_devices
 from doorstep.alarms import stats as alarm_stats
 from doorstep.alarms.services import CONSOLE_ROLES
+from doorstep.video import access as video_access
 
 AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
 VISIT_ROLES = {Role.OFFICER, Role.AUXILIARY}  # the grid team's visit to-do list
@@ -40,6 +41,10 @@ def navigation(request):
         items.append(("alarms:mine", "run", _("我的出警")))
     if user.role in VISIT_ROLES:
         items.append(("registry:todo", "list-check", _("走访待办")))
+    if video_access.may_patrol(user):  # the console links to cameras, events, tours and broadcasts by tabs
+        items.append(("video:patrol", "video", _("视频巡查")))
+    elif video_access.may_view(user):
+        items.append(("video:camera_list", "video", _("视频巡查")))
     if can_read_audit(user):
         items.append(("audit:log", "history", _("审计日志")))
     if user.is_superuser or user.role in {Role.ADMIN, Role.LEADER}:

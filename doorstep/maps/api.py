@@ -21,6 +21,10 @@ from doorstep.registry import selectors as registry_selectors
 from doorstep.registry.choices import Colour, UnitType
 from doorstep.registry.filtersets import HouseFilterSet
 from doorstep.registry.models import House
+from doorstep.video import access as video_access
+from doorstep.video import selectors as video_selectors
+from doorstep.video.choices import CameraStatus, Driver, Hotspot
+from doorstep.video.models import Camera
 
 
 def feature_collection(features: list[dict]) -> dict:
@@ -274,4 +278,143 @@ class UnitLayerView(APIView):
                     for pk, name, unit_type, is_key, key_level, lng, lat in rows
                 ]
             )
+        )
+
+
+# --- video patrol: cameras and broadcast speakers --------------------------------------------------------
+def _no_video() -> Response:
+    """An empty layer for roles without video (`enabled: false` tells the map to hide its switches)."""
+    return Response({**feature_collection([]), "enabled": False})
+
+
+class CameraLayerView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="视频巡查摄像机位置与状态（GeoJSON）")
+    def get(self, request):
+        """The territory's cameras with their status, hot-spot kind, unhandled motion events of the last 24 h
+        and the active speakers covering each (the ones the user may broadcast to)."""
+        user = request.user
+        if not video_access.may_view(user):
+            return _no_video()
+        cameras = list(
+            video_selectors.with_recent_events(video_selectors.cameras_for(user).select_related(None))
+            .order_by("code")
+            .values(
+                "id",
+                "code",
+                "name",
+                "location",
+                "lng",
+                "lat",
+                "status",
+                "status_detail",
+                "hotspot",
+                "enabled",
+                "recent_events",
+                "open_alerts",
+                "grid_id",
+                "station_id",
+            )  # fmt: skip
+        )
+        speakers = video_selectors.speakers_for(user).filter(active=True)
+        covering: dict[int, list[int]] = {}
+        links = Camera.speakers.through.objects.filter(
+            camera_id__in=[c["id"] for c in cameras], speaker__in=speakers.select_related(None)
+        ).order_by("speaker_id")
+        for camera_id, speaker_id in links.values_list("camera_id", "speaker_id"):
+            covering.setdefault(camera_id, []).append(speaker_id)
+        statuses, hotspots = dict(CameraStatus.choices), dict(Hotspot.choices)
+        return Response(
+            {
+                **feature_collection(
+                    [
+                        {
+                            "type": "Feature",
+                            "id": c["id"],
+                            "geometry": {"type": "Point", "coordinates": [c["lng"], c["lat"]]},
+                            "properties": {
+                                "id": c["id"],
+                                "code": c["code"],
+                                "name": c["name"],
+                                "location": c["location"],
+                                "status": c["status"],
+                                "status_label": str(statuses.get(c["status"], c["status"])),
+                                "detail": c["status_detail"],
+                                "hotspot": c["hotspot"],
+                                "hotspot_label": str(hotspots.get(c["hotspot"], c["hotspot"])),
+                                "enabled": c["enabled"],
+                                "events": c["recent_events"],
+                                "alert": c["open_alerts"] > 0,
+                                "grid": c["grid_id"],
+                                "station": c["station_id"],
+                                "speakers": covering.get(c["id"], []),
+                            },
+                        }
+                        for c in cameras
+                    ]
+                ),
+                "enabled": True,
+                "may_broadcast": video_access.may_broadcast(user),
+            }
+        )
+
+
+class SpeakerLayerView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="广播音柱位置（GeoJSON）")
+    def get(self, request):
+        """The territory's broadcast speakers with their zone, driver and the result of their last play."""
+        user = request.user
+        if not video_access.may_view(user):
+            return _no_video()
+        rows = (
+            video_selectors.speakers_for(user)
+            .select_related(None)
+            .order_by("code")
+            .values(
+                "id",
+                "code",
+                "name",
+                "location",
+                "lng",
+                "lat",
+                "zone",
+                "driver",
+                "active",
+                "last_delivered",
+                "last_result_at",
+                "grid_id",
+                "station_id",
+            )  # fmt: skip
+        )
+        drivers = dict(Driver.choices)
+        return Response(
+            {
+                **feature_collection(
+                    [
+                        {
+                            "type": "Feature",
+                            "id": s["id"],
+                            "geometry": {"type": "Point", "coordinates": [s["lng"], s["lat"]]},
+                            "properties": {
+                                "id": s["id"],
+                                "code": s["code"],
+                                "name": s["name"],
+                                "location": s["location"],
+                                "zone": s["zone"],
+                                "driver": s["driver"],
+                                "driver_label": str(drivers.get(s["driver"], s["driver"])),
+                                "active": s["active"],
+                                "last_delivered": s["last_delivered"],
+                                "last_result_at": s["last_result_at"].isoformat()
+                                if s["last_result_at"]
+                                else None,
+                                "grid": s["grid_id"],
+                                "station": s["station_id"],
+                            },
+                        }
+                        for s in rows
+                    ]
+                ),
+                "enabled": True,
+                "may_broadcast": video_access.may_broadcast(user),
+            }
         )

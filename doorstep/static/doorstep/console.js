@@ -2,7 +2,8 @@
 // /ws/alarms/ (resynced from the server on every reconnect). Each alarm card shows its lifecycle with times
 // and elapsed times and the next actions: acknowledge → dispatch (officer list from the server, the grid's
 // officer preselected) → arrival (reported by the officer's phone, or recorded here) → close. The selected
-// alarm's unit is shown on a small MapLibre map (vendored; the style comes from our server).
+// alarm's unit is shown on a small MapLibre map (vendored; the style comes from our server), and the cameras
+// within 500 m of it with their latest picture, each linking to its live view.
 (function () {
   const root = document.getElementById("console");
   if (!root || !window.DoorstepAlarms) return;
@@ -150,6 +151,32 @@
     return form;
   }
 
+  // The cameras near the unit (payload `cameras`, nearest first): the latest picture and a link to the live view.
+  function nearbyCameras(a) {
+    const box = el("div", "mt-2");
+    box.dataset.testid = "nearby-cameras";
+    box.append(el("div", "small text-secondary", `${d.labelCameras}：`));
+    const list = el("div", "nearby-cameras");
+    for (const c of a.cameras) {
+      const link = el("a", "nearby-camera");
+      link.href = d.cameraWatchUrl.replace("/0/", `/${c.id}/`);
+      link.dataset.cameraId = c.id;
+      const img = el("img");
+      img.alt = "";
+      img.loading = "lazy";
+      img.src = d.cameraSnapshotUrl.replace("/0/", `/${c.id}/`);
+      img.addEventListener("error", () => img.replaceWith(el("span", "no-picture", d.labelNoPicture)));
+      const text = el("div", "small lh-sm text-truncate");
+      text.append(el("div", "fw-bold text-truncate", c.name), el("div", "text-secondary text-truncate", c.location),
+        el("div", c.status === "online" ? "text-green" : "text-red", `${c.distance_m} ${d.labelMetres} · ${c.status_label}`));
+      link.title = `${c.name} · ${d.labelWatch}`;
+      link.append(img, text);
+      list.append(link);
+    }
+    box.append(list);
+    return box;
+  }
+
   function card(a) {
     const escalated = a.escalated_at && a.state === "received";
     const box = el("div", "card alarm-card" + (a.state === "received" ? " card-active border-red" : "")
@@ -168,6 +195,7 @@
       line(L.lead, `${a.security_lead || "—"} `, phone(a.security_phone)),
       line(L.grid, `${a.grid.name} · ${L.grid_officer} ${a.grid_officer ? a.grid_officer.name : L.none}`));
     body.append(steps(a));
+    if (a.cameras && a.cameras.length) body.append(nearbyCameras(a));
     if (!a.arrived_at) {
       const clock = el("div", "small elapsed");
       clock.dataset.since = a.received_at;

@@ -1,5 +1,6 @@
 // The territory map: houses as 3D vector tiles coloured red/yellow/green, grids with labels, police rooms and
-// units, filters with a live count, search that flies to a house, and the house panel. MapLibre GL, vendored;
+// units, video cameras and broadcast speakers (with the broadcast dialog of broadcast.js), filters with a live
+// count, search that flies to a house, and the house panel. MapLibre GL, vendored;
 // nothing is loaded from outside the server.
 (function () {
   const el = document.getElementById("map");
@@ -193,6 +194,7 @@
     try {
       // Houses first: their tiles start loading while the other layers are fetched.
       if (d.houseSource !== "geojson") addHouses();
+      const video = loadVideo();
       const [grids, rooms, units] = await Promise.all([getJSON(d.gridsUrl), getJSON(d.roomsUrl), getJSON(d.unitsUrl)]);
       const labels = {
         type: "FeatureCollection",
@@ -234,7 +236,7 @@
       else if (rooms.features.length) map.fitBounds(bounds(rooms), { padding: 60, duration: 0, maxZoom: 15 });
       const firstDraw = d.houseSource === "geojson" ? reloadHouses() : drawn();
 
-      map.on("click", "houses-3d", (e) => openPanel(e.features[0].id));
+      map.on("click", "houses-3d", (e) => { if (!videoAt(e.point)) openPanel(e.features[0].id); });
       map.on("click", "house-cells", (e) => map.flyTo({ center: e.lngLat, zoom: polygonZoom + 1 }));
       map.on("click", "rooms", (e) => {
         const p = e.features[0].properties;
@@ -280,6 +282,7 @@
         map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
         map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
       }
+      addVideoLayers(await video);
       status.textContent = `${d.labelGrid} ${grids.features.length} · ${d.labelRoom} ${rooms.features.length} · ${d.labelUnit} ${units.features.length}`;
       await refreshCount();
       await firstDraw;
@@ -307,6 +310,196 @@
     el.dataset.ready = "1";
   });
 
+  // --- video patrol: cameras (by status), broadcast speakers, unhandled motion events --------------------------
+  // Cameras and speakers of the territory (empty, with `enabled: false`, for roles without video: the switches
+  // stay hidden). A camera with motion events of the last 24 h not yet handled carries a pulsing marker (DOM,
+  // so the map itself stays idle); the shared /ws/video/ socket of broadcast.js keeps it current.
+  const CAMERA_COLOUR = ["match", ["get", "status"], "online", "#0b7285", "reconnecting", "#f76707", "offline", "#d63939",
+    "disabled", "#adb5bd", "#868e96"];
+  const cameraProps = new Map(); // id → properties as sent (arrays intact; MapLibre's copies hold strings)
+  const speakerProps = new Map();
+  const eventMarkers = new Map(); // camera id → maplibregl.Marker
+  let mayBroadcast = false;
+
+  // A click on a camera or speaker drawn over a house is meant for the camera (its popup), not the house.
+  function videoAt(point) {
+    const layers = ["cameras", "speakers"].filter((l) => map.getLayer(l) && map.getLayoutProperty(l, "visibility") !== "none");
+    return layers.length > 0 && map.queryRenderedFeatures(point, { layers }).length > 0;
+  }
+
+  async function loadVideo() {
+    if (!d.camerasUrl) return null;
+    try {
+      const [cameras, speakers] = await Promise.all([getJSON(d.camerasUrl), getJSON(d.speakersUrl)]);
+      return cameras.enabled ? { cameras, speakers } : null;
+    } catch (err) {
+      console.warn(err);
+      return null;
+    }
+  }
+
+  const videoUrl = (template, id) => template.replace("/0/", `/${id}/`);
+
+  function broadcastButton(speakers, extra) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "btn btn-sm btn-danger";
+    b.textContent = d.labelBroadcast;
+    b.dataset.testid = "map-broadcast";
+    b.addEventListener("click", () => window.DoorstepBroadcast && window.DoorstepBroadcast.open({ speakers, source: "map", ...extra }));
+    return b;
+  }
+
+  function cameraPopup(id, lngLat) {
+    const p = cameraProps.get(id);
+    if (!p) return;
+    const box = document.createElement("div");
+    box.className = "video-popup";
+    box.dataset.testid = "camera-popup";
+    const title = document.createElement("strong");
+    title.textContent = p.name;
+    const state = document.createElement("span");
+    state.className = `badge ms-1 ${p.status === "offline" ? "bg-red-lt" : p.status === "online" ? "bg-green-lt" : "bg-secondary-lt"}`;
+    state.textContent = p.status_label;
+    const where = document.createElement("div");
+    where.className = "small text-secondary mb-1";
+    where.textContent = `${p.location} · ${p.hotspot_label}`;
+    const img = document.createElement("img");
+    img.alt = d.labelNoPicture;
+    img.src = `${videoUrl(d.cameraSnapshotUrl, id)}?t=${Date.now()}`;
+    img.addEventListener("error", () => { img.replaceWith(Object.assign(document.createElement("div"), { className: "small text-secondary", textContent: d.labelNoPicture })); });
+    box.append(title, state, where, img);
+    if (p.events > 0) {
+      const events = document.createElement("a");
+      events.className = "small text-danger fw-bold d-block mt-1";
+      events.href = `${d.eventsUrl}?camera=${id}&status=new`;
+      events.textContent = `${p.events} ${d.labelRecentEvents}`;
+      box.append(events);
+    }
+    const actions = document.createElement("div");
+    actions.className = "d-flex gap-1 mt-2";
+    const detail = document.createElement("a");
+    detail.className = "btn btn-sm";
+    detail.href = videoUrl(d.cameraUrl, id);
+    detail.textContent = d.labelDetail;
+    const watch = document.createElement("a");
+    watch.className = "btn btn-sm";
+    watch.href = videoUrl(d.cameraWatchUrl, id);
+    watch.textContent = d.labelWatch;
+    actions.append(detail, watch);
+    if (mayBroadcast && p.speakers.length) actions.append(broadcastButton(p.speakers, { camera: id }));
+    box.append(actions);
+    new maplibregl.Popup({ maxWidth: "260px" }).setLngLat(lngLat).setDOMContent(box).addTo(map);
+  }
+
+  function speakerPopup(id, lngLat) {
+    const p = speakerProps.get(id);
+    if (!p) return;
+    const box = document.createElement("div");
+    box.dataset.testid = "speaker-popup";
+    const title = document.createElement("strong");
+    title.textContent = p.name + (p.active ? "" : `（${d.labelInactive}）`);
+    const where = document.createElement("div");
+    where.className = "small";
+    where.textContent = p.location;
+    const more = document.createElement("div");
+    more.className = "small text-secondary";
+    const last = p.last_delivered === null ? d.labelNever : p.last_delivered ? d.labelDelivered : d.labelFailed;
+    more.textContent = `${p.zone ? d.labelZone + " " + p.zone + " · " : ""}${p.driver_label} · ${last}`;
+    const actions = document.createElement("div");
+    actions.className = "d-flex gap-1 mt-2";
+    const detail = document.createElement("a");
+    detail.className = "btn btn-sm";
+    detail.href = videoUrl(d.speakerUrl, id);
+    detail.textContent = d.labelDetail;
+    actions.append(detail);
+    if (mayBroadcast && p.active) actions.append(broadcastButton([id], {}));
+    box.append(title, where, more, actions);
+    new maplibregl.Popup().setLngLat(lngLat).setDOMContent(box).addTo(map);
+  }
+
+  function showEvents(cameras, fresh) {
+    const visible = document.getElementById("layer-cameras").checked;
+    const seen = new Set();
+    for (const f of cameras.features) {
+      const p = f.properties;
+      if (!(p.events > 0)) continue;
+      seen.add(p.id);
+      let marker = eventMarkers.get(p.id);
+      if (!marker) {
+        const node = document.createElement("div");
+        node.className = "video-pulse";
+        node.dataset.testid = "event-marker";
+        node.append(document.createElement("span"));
+        node.addEventListener("click", (e) => { e.stopPropagation(); cameraPopup(p.id, f.geometry.coordinates); });
+        marker = new maplibregl.Marker({ element: node }).setLngLat(f.geometry.coordinates).addTo(map);
+        eventMarkers.set(p.id, marker);
+      }
+      const node = marker.getElement();
+      node.firstChild.textContent = p.events;
+      node.title = `${p.name}：${p.events} ${d.labelRecentEvents}`;
+      node.classList.toggle("fresh", fresh === p.id);
+      node.hidden = !visible;
+    }
+    for (const [id, marker] of eventMarkers) if (!seen.has(id)) { marker.remove(); eventMarkers.delete(id); }
+  }
+
+  function keepCameras(cameras) {
+    cameraProps.clear();
+    for (const f of cameras.features) cameraProps.set(f.properties.id, f.properties);
+  }
+
+  function addVideoLayers(video) {
+    if (!video) return;
+    const { cameras, speakers } = video;
+    mayBroadcast = !!cameras.may_broadcast;
+    for (const node of document.querySelectorAll("[data-video-layer]")) node.hidden = false;
+    keepCameras(cameras);
+    for (const f of speakers.features) speakerProps.set(f.properties.id, f.properties);
+    map.addSource("speakers", { type: "geojson", data: speakers });
+    map.addSource("cameras", { type: "geojson", data: cameras });
+    map.addLayer({ id: "speakers", type: "circle", source: "speakers",
+      paint: { "circle-radius": 5.5, "circle-color": ["case", ["get", "active"], "#5f3dc4", "#adb5bd"],
+        "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } });
+    map.addLayer({ id: "cameras", type: "circle", source: "cameras",
+      paint: { "circle-radius": 7, "circle-color": CAMERA_COLOUR, "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
+    map.addLayer({ id: "cameras-label", type: "symbol", source: "cameras", minzoom: 15,
+      layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 11, "text-offset": [0, 1.2], "text-anchor": "top" },
+      paint: { "text-color": "#0b5563", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
+    map.on("click", "cameras", (e) => cameraPopup(e.features[0].properties.id, e.features[0].geometry.coordinates));
+    map.on("click", "speakers", (e) => {
+      // A speaker mounted with a camera: the camera's popup (it offers the same speakers) is enough.
+      if (map.getLayoutProperty("cameras", "visibility") !== "none" && map.queryRenderedFeatures(e.point, { layers: ["cameras"] }).length) return;
+      speakerPopup(e.features[0].properties.id, e.features[0].geometry.coordinates);
+    });
+    for (const layer of ["cameras", "speakers"]) {
+      map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+      map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+    }
+    showEvents(cameras, null);
+    document.getElementById("layer-cameras").addEventListener("change", (e) => {
+      for (const marker of eventMarkers.values()) marker.getElement().hidden = !e.target.checked;
+    });
+    // Live: a motion event (new or handled) or a camera's status changes the layer; refetched, at most once a second.
+    if (!cameras.features.length || !window.DoorstepBroadcast) return;
+    let timer = null;
+    let fresh = null;
+    window.DoorstepBroadcast.onMessage((msg) => {
+      if (msg.type !== "event" && msg.type !== "camera") return;
+      if (msg.type === "event" && msg.payload.status === "new") fresh = msg.payload.camera.id;
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        try {
+          const latest = await getJSON(d.camerasUrl);
+          keepCameras(latest);
+          map.getSource("cameras").setData(latest);
+          showEvents(latest, fresh);
+          fresh = null;
+        } catch (err) { console.warn(err); }
+      }, 1000);
+    });
+  }
+
   function toggle(id, layers) {
     document.getElementById(id).addEventListener("change", (e) => {
       for (const l of layers) if (map.getLayer(l)) map.setLayoutProperty(l, "visibility", e.target.checked ? "visible" : "none");
@@ -316,6 +509,8 @@
   toggle("layer-grids", ["grids-fill", "grids-line", "grids-label"]);
   toggle("layer-rooms", ["rooms", "rooms-label"]);
   toggle("layer-units", ["units", "units-alarm", "units-label"]);
+  toggle("layer-cameras", ["cameras", "cameras-label"]);
+  toggle("layer-speakers", ["speakers"]);
   document.getElementById("toggle-3d").addEventListener("click", () => {
     map.easeTo({ pitch: map.getPitch() > 0 ? 0 : 55, bearing: map.getPitch() > 0 ? 0 : -20 });
   });

@@ -1,5 +1,6 @@
-"""`doorstep run`: the embedded all-in-one server — ASGI web + WebSocket (uvicorn) and the alarm daemon
-(alarmd: SIA DC-09, MQTT, supervision) in one process and one asyncio event loop.
+"""`doorstep run`: the embedded all-in-one server — ASGI web + WebSocket (uvicorn), the alarm daemon
+(alarmd: SIA DC-09, MQTT, supervision) and the video worker (videod: cameras, detection, broadcasts) in one
+process and one asyncio event loop.
 
 One loop, because the embedded channel layer is in-memory and its queues belong to the loop that serves
 the consoles: an alarm that alarmd commits is published from this loop and reaches them at once."""
@@ -16,11 +17,13 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from doorstep.alarms.daemon import Alarmd
+from doorstep.video.daemon import Videod
 
 
 class Command(BaseCommand):
     help = (
-        "Serve Doorstep (HTTP + WebSocket) with uvicorn, and the alarm receivers (alarmd) in the same loop."
+        "Serve Doorstep (HTTP + WebSocket) with uvicorn, and the alarm receivers (alarmd) and the video worker "
+        "(videod) in the same loop."
     )
 
     def add_arguments(self, parser):
@@ -32,16 +35,24 @@ class Command(BaseCommand):
             action="store_true",
             help="do not run the alarm receivers (alarmd) in this process (setting: DOORSTEP_ALARMD=false)",
         )
+        parser.add_argument(
+            "--no-videod",
+            action="store_true",
+            help="do not run the video worker (videod) in this process (setting: DOORSTEP_VIDEOD=false)",
+        )
 
-    def handle(self, *args, host, port, reload, no_alarmd, **options):
+    def handle(self, *args, host, port, reload, no_alarmd, no_videod, **options):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         with_alarmd = settings.ALARMD_IN_RUN and not no_alarmd
+        with_videod = settings.VIDEOD_IN_RUN and not no_videod
         self.stdout.write(f"Doorstep 家门口派出所 → http://{host}:{port}/  (Ctrl+C 退出)")
         options = {
             "host": host,
             "port": port,
             "log_level": "info",
             "lifespan": "off",
+            # A live picture (MJPEG) is a response that never ends by itself: give open ones 5 s, not for ever.
+            "timeout_graceful_shutdown": 5,
             "ws": "websockets-sansio" if _has_sansio() else "auto",
         }
         if reload:
@@ -54,9 +65,9 @@ class Command(BaseCommand):
         config = uvicorn.Config("doorstep.asgi:application", **options)
         # uvicorn's own loop choice (uvloop when installed), which a plain asyncio.run would bypass.
         with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-            runner.run(self._serve(config, with_alarmd))
+            runner.run(self._serve(config, with_alarmd, with_videod))
 
-    async def _serve(self, config: uvicorn.Config, with_alarmd: bool) -> None:
+    async def _serve(self, config: uvicorn.Config, with_alarmd: bool, with_videod: bool) -> None:
         config.load()  # the application and Django's URLs, models, templates: loaded once, kept for good
         quiet_garbage_collector()
         server = uvicorn.Server(config)
@@ -67,7 +78,7 @@ class Command(BaseCommand):
         # uvicorn puts its own handlers in place while it serves and, once stopped, restores these and
         # raises the signal again: they must only ask for the stop, so that alarmd is stopped cleanly below.
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        alarmd = None
+        alarmd = videod = demo_speaker = None
         try:
             if with_alarmd:
                 alarmd = Alarmd()
@@ -76,12 +87,30 @@ class Command(BaseCommand):
                     self.stderr.write(
                         _("报警接收（DC-09）未启动：%(error)s") % {"error": alarmd.dc09_error.strerror}
                     )
+            if settings.VIDEO_DEMO_SPEAKER_PORT:
+                demo_speaker = start_demo_speaker(settings.VIDEO_DEMO_SPEAKER_PORT)
+            if with_videod:
+                videod = Videod()
+                await videod.start()
             await server.serve()
         finally:
+            if videod is not None:
+                await videod.stop()
+            if demo_speaker is not None:
+                demo_speaker.stop()
             if alarmd is not None:
                 await alarmd.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def start_demo_speaker(port: int):
+    """`make demo`: the demo's speakers are simulated, answering at http://127.0.0.1:<port>/<code>."""
+    from doorstep.video.simulator import SimulatedHttpSpeaker
+
+    speaker = SimulatedHttpSpeaker(port=port)
+    speaker.start()
+    return speaker
 
 
 def _has_sansio() -> bool:

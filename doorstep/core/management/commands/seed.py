@@ -8,6 +8,7 @@ from django.db import transaction
 from doorstep.alarms import seed as alarms_seed
 from doorstep.org import seed as org_seed
 from doorstep.registry import seed as registry_seed
+from doorstep.video import seed as video_seed
 
 
 class Command(BaseCommand):
@@ -38,6 +39,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"一键报警{'已生成' if alarms.created else '已存在，未重复生成'}：设备 {alarms.devices}，"
             f"历史报警 {alarms.alarms}。"
+        )
+        video = video_seed.seed(seed)
+        self.stdout.write(
+            f"视频巡查{'已生成' if video.created else '已存在，未重复生成'}：摄像机 {video.cameras}，"
+            f"广播音柱 {video.speakers}（演示视频在 var/video/demo/，音柱为模拟音柱）。"
         )
         self.stdout.write(f"演示账号（密码均为 {org_seed.DEMO_PASSWORD}）：")
         for role, username, description in result.logins:
