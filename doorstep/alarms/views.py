@@ -9,7 +9,6 @@ redirects back with a message. Reloading either page rebuilds it from the server
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from doorstep.alarms.choices import AlarmState, Disposition
 from doorstep.alarms.models import Alarm, DeviceAlert
 from doorstep.core.errors import ServiceError
 from doorstep.core.ids import id_param
+from doorstep.core.requestdata import request_data
 from doorstep.maps.views import GLYPH_FONT
 from doorstep.org.territory import Territory, get_in_territory
 
@@ -232,15 +232,7 @@ def dispatch(request, pk: int):
 
 def _position_from(request) -> dict[str, Any]:
     """lng, lat, accuracy from a form post or a JSON body; missing ones are None (arrival without a fix)."""
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise ServiceError(_("请求体不是合法的 JSON")) from None
-        if not isinstance(data, dict):
-            raise ServiceError(_("请求体应为 JSON 对象"))
-    else:
-        data = request.POST
+    data = request_data(request)
     return {key: data.get(key) for key in ("lng", "lat", "accuracy")}
 
 

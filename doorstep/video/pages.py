@@ -12,7 +12,6 @@ JSON endpoints answer errors as {"detail": "…"} with 400/403/404/405 (the anon
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -31,6 +30,7 @@ from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import ServiceError
 from doorstep.core.ids import id_param
+from doorstep.core.requestdata import request_data
 from doorstep.org.territory import Territory
 from doorstep.registry.forms import style
 from doorstep.video import access, realtime, selectors, services
@@ -172,18 +172,7 @@ def _only(*methods: str):
 
 
 def _request_data(request) -> dict[str, Any]:
-    """Fields of a JSON object body or of a form post; lists stay lists (`speakers`)."""
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise ServiceError(_("请求体不是合法的 JSON")) from None
-        if not isinstance(data, dict):
-            raise ServiceError(_("请求体应为 JSON 对象"))
-        return data
-    data: dict[str, Any] = {key: request.POST.get(key) for key in request.POST}
-    data["speakers"] = request.POST.getlist("speakers")
-    return data
+    return request_data(request, lists=["speakers"])
 
 
 def _id(value: Any, what: str) -> int | None:

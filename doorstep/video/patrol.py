@@ -10,7 +10,6 @@ Runs are created by the video worker's minute job (`services.tick`); these pages
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from doorstep.core.errors import ServiceError
 from doorstep.core.ids import id_param
+from doorstep.core.requestdata import request_data
 from doorstep.org.models import Station
 from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry.forms import style
@@ -320,19 +320,6 @@ def _run_for_action(request: HttpRequest, pk: int) -> TourRun | None:
     return runs_for(request.user).filter(pk=pk).first()
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
-    """A JSON object body, or the form fields."""
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise ServiceError(_("请求体不是合法的 JSON")) from None
-        if not isinstance(data, dict):
-            raise ServiceError(_("请求体应为 JSON 对象"))
-        return data
-    return request.POST.dict()
-
-
 @login_required
 @require_POST
 def run_start(request, pk: int):
@@ -353,7 +340,7 @@ def run_finding(request, pk: int):
     if run is None:
         return _not_found()
     try:
-        data = _body(request)
+        data = request_data(request)
         camera_id = id_param(str(data.get("camera", "")))
         camera = None
         if camera_id is not None:

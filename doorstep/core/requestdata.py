@@ -1,0 +1,29 @@
+"""The fields of a POST that pages' scripts send either as a JSON object or as a form."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from doorstep.core.errors import ServiceError
+
+
+def request_data(request: HttpRequest, *, lists: Iterable[str] = ()) -> dict[str, Any]:
+    """A JSON object body as it is, or the form's fields (the last value of each; the names in `lists` as
+    lists). A body that is not a JSON object is a ServiceError (400 with a Chinese detail)."""
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise ServiceError(_("请求体不是合法的 JSON")) from None
+        if not isinstance(data, dict):
+            raise ServiceError(_("请求体应为 JSON 对象"))
+        return data
+    data = request.POST.dict()
+    for name in lists:
+        data[name] = request.POST.getlist(name)
+    return data
