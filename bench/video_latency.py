@@ -25,8 +25,11 @@ moment the camera sent the first frame with the object (both time.time() on this
 (the object seen first in a later frame: the min duration, or a skipped frame), the stream read (sent →
 analysed) and the server's part (detection, the event's JPEG, the commit, the channel layer, the
 WebSocket). The frame that fired is known from the leading edge of the event's bounding box (the object moves
-2 % a frame).
-A trial with no event 10 s after the object appeared is lost; an event while no object is shown is false.
+2 % a frame). A trial with no event 10 s after the object appeared is lost; an event while no object is shown
+is false. "Placed" is measured from the moment the bench puts the object in the scene, at a random phase of
+the camera's frame clock: it adds the wait for the next frame (the frame interval) and the frame's JPEG.
+After the run, with the server stopped, `services.record_motion` (snapshot, INSERT, commit, on-commit
+publish) and `realtime.publish_event` are timed alone against the same database.
 
 Prints a Markdown table and a line for bench/RESULTS.md with the machine, date, database and versions.
 """
@@ -602,8 +605,15 @@ def main() -> None:
 
     var = Path(tempfile.mkdtemp(prefix="doorstep-bench-video-"))
     host, http_port = "127.0.0.1", free_port()
-    drop = ("DATABASE_URL", "REDIS_URL", "DOORSTEP_MQTT_URL", "DOORSTEP_VIDEO_MQTT_URL")
-    env = {k: v for k, v in os.environ.items() if k not in drop and k != "DOORSTEP_VIDEO_DEMO_SPEAKER_PORT"}
+    drop = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DOORSTEP_MQTT_URL",
+        "DOORSTEP_VIDEO_MQTT_URL",
+        "DOORSTEP_VIDEO_FRAME_DIR",
+        "DOORSTEP_VIDEO_DEMO_SPEAKER_PORT",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env |= {
         "DJANGO_SETTINGS_MODULE": "doorstep.settings",
         "DOORSTEP_ENV": "development",

@@ -66,9 +66,17 @@ def _subscriptions(user) -> tuple[list[int], list[int]] | None:
     return consoles, escalations
 
 
-class AlarmConsumer(AsyncJsonWebsocketConsumer):
+class StaffConsumer(AsyncJsonWebsocketConsumer):
+    """A staff WebSocket (the alarm console's, the video patrol's): signed-in users only (4401); the groups
+    `subscribe` names, or 4403 when it names none; a "hello" on joining; "ping" → "pong"; and never longer
+    than the login — closed with "session_expired" when SessionLimitsMiddleware's absolute limit is reached."""
+
     groups_joined: list[str]
     expiry: asyncio.Task | None = None
+
+    async def subscribe(self, user) -> tuple[list[str], dict] | None:
+        """(the groups to join, what the hello says), or None: nothing for this user."""
+        raise NotImplementedError
 
     async def connect(self):
         self.groups_joined = []
@@ -80,19 +88,16 @@ class AlarmConsumer(AsyncJsonWebsocketConsumer):
         if left is not None and left <= 0:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        subscriptions = await _subscriptions(user)
-        if subscriptions is None:
+        subscription = await self.subscribe(user)
+        if subscription is None:
             await self.close(code=CLOSE_NO_TERRITORY)
             return
-        consoles, escalations = subscriptions
-        groups = [station_group(s) for s in consoles] + [escalation_group(s) for s in escalations]
-        for group in [*groups, user_group(user.pk)]:
+        groups, hello = subscription
+        for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
         await self.accept()
-        await self.send_json(
-            {"type": "hello", "stations": consoles, "escalation": escalations, "user": user.pk}
-        )
+        await self.send_json({"type": "hello", **hello})
         if left is not None:
             # A console left open must not outlive the login: close it when the absolute limit is reached.
             self.expiry = asyncio.get_running_loop().create_task(self._close_after(left))
@@ -111,6 +116,20 @@ class AlarmConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         if content.get("type") == "ping":
             await self.send_json({"type": "pong"})
+
+
+class AlarmConsumer(StaffConsumer):
+    async def subscribe(self, user) -> tuple[list[str], dict] | None:
+        subscriptions = await _subscriptions(user)
+        if subscriptions is None:
+            return None
+        consoles, escalations = subscriptions
+        groups = [station_group(s) for s in consoles] + [escalation_group(s) for s in escalations]
+        return [*groups, user_group(user.pk)], {
+            "stations": consoles,
+            "escalation": escalations,
+            "user": user.pk,
+        }
 
     async def alarm_event(self, event):
         """Group message {"type": "alarm.event", "payload": {...}} sent after the alarm's commit."""

@@ -46,7 +46,7 @@ import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -85,7 +85,8 @@ class BrokerAddress:
         """``mqtt://[user[:password]@]host[:1883]`` or ``mqtts://...[:8883]`` (TLS)."""
         parts = urlsplit(url)
         if parts.scheme not in {"mqtt", "mqtts"} or not parts.hostname:
-            raise ValueError(f"an MQTT broker URL is mqtt://host:port or mqtts://host:port, got {url!r}")
+            # Not the URL itself in the message: it may hold the broker's password.
+            raise ValueError("an MQTT broker URL is mqtt://[user:password@]host[:port] or mqtts://…")
         tls = parts.scheme == "mqtts"
         return cls(
             host=parts.hostname,
@@ -97,6 +98,20 @@ class BrokerAddress:
 
     def __str__(self) -> str:  # for the log: never the password
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def client(self, identifier: str, **options: Any) -> aiomqtt.Client:
+        """An aiomqtt client for this broker — MQTT 3.1.1, its credentials, TLS for mqtts:// — for the alarm
+        receiver, the speakers' driver and the simulated speakers alike; `options` go to aiomqtt."""
+        return aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            identifier=identifier,
+            protocol=aiomqtt.ProtocolVersion.V311,
+            tls_context=ssl.create_default_context() if self.tls else None,
+            **options,
+        )
 
 
 @dataclass
@@ -195,16 +210,10 @@ class MqttReceiver:
             backoff = min(backoff * 2, self.max_backoff)
 
     def _client(self) -> aiomqtt.Client:
-        client = aiomqtt.Client(
-            self.broker.host,
-            self.broker.port,
-            username=self.broker.username,
-            password=self.broker.password,
-            identifier=self.client_id,
+        client = self.broker.client(
+            self.client_id,
             clean_session=False,  # a persistent session: the broker keeps messages while we are away
-            protocol=aiomqtt.ProtocolVersion.V311,
             keepalive=self.keepalive,
-            tls_context=ssl.create_default_context() if self.broker.tls else None,
         )
         # Not offered by aiomqtt 2.5 itself (its issue #345): PUBACK only after the commit, by hand.
         client._client.manual_ack_set(True)

@@ -14,10 +14,10 @@ on a unique constraint, so the second process finds nothing left to do.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +46,8 @@ ARRIVAL_NORM_SECONDS = {AreaType.CITY: 5 * 60, AreaType.SUBURB: 10 * 60}
 MISSED_HEARTBEATS = 2  # "offline" after two heartbeat intervals without a word
 BATCH = 200  # at most this many of each kind per tick; the rest follow a second later
 
+M = TypeVar("M", bound=models.Model)
+
 
 def arrival_norm_seconds(area_type: str) -> int:
     return ARRIVAL_NORM_SECONDS.get(area_type, ARRIVAL_NORM_SECONDS[AreaType.CITY])
@@ -67,6 +69,17 @@ def alert_payload(alert: DeviceAlert) -> dict[str, Any]:
     }
 
 
+def create_once(model: type[M], **fields: Any) -> M | None:
+    """Create the row, or None when a unique constraint says it exists already (a concurrent writer —
+    another receiver, another worker's tick — created it first). In a savepoint, so the caller's transaction
+    goes on; the "one open alert per device / camera" rules rest on this."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError:
+        return None
+
+
 def _publish(alert: DeviceAlert) -> None:
     payload = alert_payload(alert)
     transaction.on_commit(lambda: realtime.publish_alert_to_station(alert.station_id, payload))
@@ -85,18 +98,17 @@ def raise_alert(
     AlertKind(kind)
     if DeviceAlert.objects.filter(device=device, kind=kind, cleared_at__isnull=True).exists():
         return None
-    try:
-        with transaction.atomic():
-            alert = DeviceAlert.objects.create(
-                device=device,
-                grid_id=device.grid_id,
-                station_id=device.station_id,
-                kind=kind,
-                event=event,
-                detail=detail[:200],
-                raised_at=now or timezone.now(),
-            )
-    except IntegrityError:  # a concurrent receiver opened it first
+    alert = create_once(
+        DeviceAlert,
+        device=device,
+        grid_id=device.grid_id,
+        station_id=device.station_id,
+        kind=kind,
+        event=event,
+        detail=detail[:200],
+        raised_at=now or timezone.now(),
+    )
+    if alert is None:  # a concurrent receiver opened it first
         return None
     _publish(alert)
     sync_status(device)

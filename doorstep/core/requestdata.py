@@ -22,8 +22,22 @@ def request_data(request: HttpRequest, *, lists: Iterable[str] = ()) -> dict[str
             raise ServiceError(_("请求体不是合法的 JSON")) from None
         if not isinstance(data, dict):
             raise ServiceError(_("请求体应为 JSON 对象"))
+        if _has_nul(data):  # PostgreSQL cannot store it; forms refuse it the same way
+            raise ServiceError(_("请求中含有不允许的空字符"))
         return data
     data = request.POST.dict()
+    if any("\x00" in value for values in request.POST.lists() for value in values[1]):
+        raise ServiceError(_("请求中含有不允许的空字符"))
     for name in lists:
         data[name] = request.POST.getlist(name)
     return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False

@@ -282,9 +282,35 @@ class UnitLayerView(APIView):
 
 
 # --- video patrol: cameras and broadcast speakers --------------------------------------------------------
-def _no_video() -> Response:
-    """An empty layer for roles without video (`enabled: false` tells the map to hide its switches)."""
-    return Response({**feature_collection([]), "enabled": False})
+# What every camera and speaker point carries; each layer adds its own fields (`extra`).
+DEVICE_FIELDS = ("id", "code", "name", "location", "lng", "lat", "grid_id", "station_id")
+
+
+def _video_layer(user, rows, extra) -> Response:
+    """A point layer of cameras or speakers (the rows of `.values(*DEVICE_FIELDS, …)`); `enabled: false` and
+    no feature for roles without video, which tells the map to hide the layer's switch."""
+    if not video_access.may_view(user):
+        return Response({**feature_collection([]), "enabled": False})
+    features = [
+        {
+            "type": "Feature",
+            "id": r["id"],
+            "geometry": {"type": "Point", "coordinates": [r["lng"], r["lat"]]},
+            "properties": {
+                "id": r["id"],
+                "code": r["code"],
+                "name": r["name"],
+                "location": r["location"],
+                "grid": r["grid_id"],
+                "station": r["station_id"],
+                **extra(r),
+            },
+        }
+        for r in rows
+    ]
+    return Response(
+        {**feature_collection(features), "enabled": True, "may_broadcast": video_access.may_broadcast(user)}
+    )
 
 
 class CameraLayerView(APIView):
@@ -293,27 +319,18 @@ class CameraLayerView(APIView):
         """The territory's cameras with their status, hot-spot kind, unhandled motion events of the last 24 h
         and the active speakers covering each (the ones the user may broadcast to)."""
         user = request.user
-        if not video_access.may_view(user):
-            return _no_video()
         cameras = list(
             video_selectors.with_recent_events(video_selectors.cameras_for(user).select_related(None))
             .order_by("code")
             .values(
-                "id",
-                "code",
-                "name",
-                "location",
-                "lng",
-                "lat",
+                *DEVICE_FIELDS,
                 "status",
                 "status_detail",
                 "hotspot",
                 "enabled",
                 "recent_events",
                 "open_alerts",
-                "grid_id",
-                "station_id",
-            )  # fmt: skip
+            )
         )
         speakers = video_selectors.speakers_for(user).filter(active=True)
         covering: dict[int, list[int]] = {}
@@ -323,38 +340,20 @@ class CameraLayerView(APIView):
         for camera_id, speaker_id in links.values_list("camera_id", "speaker_id"):
             covering.setdefault(camera_id, []).append(speaker_id)
         statuses, hotspots = dict(CameraStatus.choices), dict(Hotspot.choices)
-        return Response(
-            {
-                **feature_collection(
-                    [
-                        {
-                            "type": "Feature",
-                            "id": c["id"],
-                            "geometry": {"type": "Point", "coordinates": [c["lng"], c["lat"]]},
-                            "properties": {
-                                "id": c["id"],
-                                "code": c["code"],
-                                "name": c["name"],
-                                "location": c["location"],
-                                "status": c["status"],
-                                "status_label": str(statuses.get(c["status"], c["status"])),
-                                "detail": c["status_detail"],
-                                "hotspot": c["hotspot"],
-                                "hotspot_label": str(hotspots.get(c["hotspot"], c["hotspot"])),
-                                "enabled": c["enabled"],
-                                "events": c["recent_events"],
-                                "alert": c["open_alerts"] > 0,
-                                "grid": c["grid_id"],
-                                "station": c["station_id"],
-                                "speakers": covering.get(c["id"], []),
-                            },
-                        }
-                        for c in cameras
-                    ]
-                ),
-                "enabled": True,
-                "may_broadcast": video_access.may_broadcast(user),
-            }
+        return _video_layer(
+            user,
+            cameras,
+            lambda c: {
+                "status": c["status"],
+                "status_label": str(statuses.get(c["status"], c["status"])),
+                "detail": c["status_detail"],
+                "hotspot": c["hotspot"],
+                "hotspot_label": str(hotspots.get(c["hotspot"], c["hotspot"])),
+                "enabled": c["enabled"],
+                "events": c["recent_events"],
+                "alert": c["open_alerts"] > 0,
+                "speakers": covering.get(c["id"], []),
+            },
         )
 
 
@@ -363,58 +362,22 @@ class SpeakerLayerView(APIView):
     def get(self, request):
         """The territory's broadcast speakers with their zone, driver and the result of their last play."""
         user = request.user
-        if not video_access.may_view(user):
-            return _no_video()
         rows = (
             video_selectors.speakers_for(user)
             .select_related(None)
             .order_by("code")
-            .values(
-                "id",
-                "code",
-                "name",
-                "location",
-                "lng",
-                "lat",
-                "zone",
-                "driver",
-                "active",
-                "last_delivered",
-                "last_result_at",
-                "grid_id",
-                "station_id",
-            )  # fmt: skip
+            .values(*DEVICE_FIELDS, "zone", "driver", "active", "last_delivered", "last_result_at")
         )
         drivers = dict(Driver.choices)
-        return Response(
-            {
-                **feature_collection(
-                    [
-                        {
-                            "type": "Feature",
-                            "id": s["id"],
-                            "geometry": {"type": "Point", "coordinates": [s["lng"], s["lat"]]},
-                            "properties": {
-                                "id": s["id"],
-                                "code": s["code"],
-                                "name": s["name"],
-                                "location": s["location"],
-                                "zone": s["zone"],
-                                "driver": s["driver"],
-                                "driver_label": str(drivers.get(s["driver"], s["driver"])),
-                                "active": s["active"],
-                                "last_delivered": s["last_delivered"],
-                                "last_result_at": s["last_result_at"].isoformat()
-                                if s["last_result_at"]
-                                else None,
-                                "grid": s["grid_id"],
-                                "station": s["station_id"],
-                            },
-                        }
-                        for s in rows
-                    ]
-                ),
-                "enabled": True,
-                "may_broadcast": video_access.may_broadcast(user),
-            }
+        return _video_layer(
+            user,
+            rows,
+            lambda s: {
+                "zone": s["zone"],
+                "driver": s["driver"],
+                "driver_label": str(drivers.get(s["driver"], s["driver"])),
+                "active": s["active"],
+                "last_delivered": s["last_delivered"],
+                "last_result_at": s["last_result_at"].isoformat() if s["last_result_at"] else None,
+            },
         )

@@ -4,14 +4,20 @@ detector at the camera's analysis rate, and reports what happened to the video w
 
 A stream that cannot be opened, stops, or sends frames that cannot be decoded is reported as trouble and
 opened again with back-off (1, 2, 4 … 30 s); nothing that goes wrong in one camera stops the thread or
-touches the others."""
+touches the others.
+
+A stream URL may carry the camera's credentials (rtsp://user:password@…, ?password=…): nothing this module
+logs or reports holds them (`redact`). Pictures are kept at most 1280×720 (live) and 1920×1080 (events),
+whatever the camera sends: a 4K camera costs the decoder, not every viewer and every JPEG."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
@@ -31,22 +37,44 @@ MAX_BAD_FRAMES = 25  # this many undecodable frames in a row: reopen the stream
 BACKOFF = (1, 2, 4, 8, 15, 30)
 JPEG_QUALITY = 75
 SEEN_EVERY = 10.0  # seconds between "still online" reports of a camera that is fine
+LIVE_SIZE = (1280, 720)  # the live picture fits in this box (width, height)
+EVENT_SIZE = (1920, 1080)  # an event's picture fits in this box
+# A reader replacing one of the same camera (its settings changed) waits this long for the old one to let go
+# of the stream: cheap cameras refuse a second session. Longer than a blocked open or read can last.
+HANDOVER_SECONDS = (OPEN_TIMEOUT_MS + READ_TIMEOUT_MS) / 1000 + 2
 
 
 class StreamError(Exception):
     """The stream cannot be read; the message is Chinese and shown on the camera's page."""
 
 
+def redact(text: str, url: str) -> str:
+    """`text` without the URL's secrets: the URL itself, its user name and password, and its query (which
+    cameras' HTTP interfaces use for credentials) are masked, whole or percent-encoded."""
+    secrets_ = [url]
+    with contextlib.suppress(ValueError):  # an unparsable URL: only the whole of it is known to mask
+        parts = urlsplit(url)
+        secrets_ += [parts.netloc if "@" in parts.netloc else "", parts.query]
+        for secret in (parts.username, parts.password):
+            if secret:
+                secrets_ += [secret, unquote(secret)]
+    for secret in sorted({s for s in secrets_ if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 @dataclass(frozen=True)
 class CameraConfig:
-    """What a reader needs of a camera row (a changed row is a new config: the worker restarts its reader)."""
+    """What a reader needs of a camera row (a different config: the worker restarts the camera's reader)."""
 
     camera_id: int
-    url: str
+    url: str = field(repr=False)  # may hold credentials: never in a repr, a log or an error
     fps: int
     detect: bool
     detector: DetectorConfig
-    version: str = ""
+    # Which row it came from, for the log: not compared, so that renaming a camera or changing its speakers
+    # does not reconnect it (and re-learn its scene); what the reader uses above is.
+    version: str = field(default="", compare=False)
 
 
 @dataclass
@@ -61,7 +89,7 @@ class Report:
     detail: str = ""
     detection: Detection | None = None
     jpeg: bytes | None = None
-    extra: dict = field(default_factory=dict)
+    failures: int = 0  # commits that failed so far (the worker tries an event again)
 
 
 class Stream:
@@ -86,7 +114,7 @@ class Stream:
         try:
             cap = cv2.VideoCapture(self.source, cv2.CAP_FFMPEG, params)
         except cv2.error as exc:  # pragma: no cover - OpenCV raises only on invalid arguments
-            raise StreamError(f"无法打开视频流：{exc}") from exc
+            raise StreamError(f"无法打开视频流：{redact(str(exc), self.url)}") from None
         if not cap.isOpened():
             cap.release()
             raise StreamError(
@@ -124,6 +152,16 @@ class Stream:
             self._cap = None
 
 
+def fit(frame: np.ndarray, box: tuple[int, int]) -> np.ndarray:
+    """The frame shrunk to fit in `box` (width, height), aspect kept; as it is when it fits already."""
+    h, w = frame.shape[:2]
+    scale = min(box[0] / w, box[1] / h)
+    if scale >= 1:
+        return frame
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
 def annotate(frame: np.ndarray, detection: Detection) -> np.ndarray:
     """The picture of an event: the moving area framed in red."""
     marked = frame.copy()
@@ -148,13 +186,16 @@ class CameraReader(threading.Thread):
         *,
         clock: Callable[[], dt.datetime] = timezone.now,
         backoff: tuple[float, ...] = BACKOFF,
+        predecessor: threading.Thread | None = None,
     ) -> None:
         super().__init__(name=f"videod-camera-{config.camera_id}", daemon=True)
         self.config = config
+        self.predecessor = predecessor  # the reader this one replaces: it lets go of the stream first
         self.report = report
         self.clock = clock
         self.backoff = backoff
         self.stopping = threading.Event()
+        self.forget_picture = False  # set before stop when the camera is no longer read: its picture goes
         self.frames_read = 0
         self.frames_analysed = 0
         self.reconnections = 0
@@ -165,20 +206,27 @@ class CameraReader(threading.Thread):
         self.stopping.set()
 
     def run(self) -> None:
+        if self.predecessor is not None:
+            deadline = time.monotonic() + HANDOVER_SECONDS
+            while self.predecessor.is_alive() and not self.stopping.is_set() and time.monotonic() < deadline:
+                self.predecessor.join(0.1)
+            self.predecessor = None
         failures = 0
         while not self.stopping.is_set():
-            stream = Stream(self.config.url)
+            stream: Stream | None = None
             self.session_frames = 0
             try:
+                stream = Stream(self.config.url)
                 stream.open()
                 self._read(stream)
             except StreamError as exc:
-                self._trouble(str(exc))
+                self._trouble(redact(str(exc), self.config.url))
             except Exception as exc:  # a bug or an OpenCV surprise must not end the camera's thread
-                log.exception("摄像机 %s 读取出错", self.config.camera_id)
+                self._log_error("读取出错", exc)
                 self._trouble(f"读取出错：{type(exc).__name__}")
             finally:
-                stream.close()
+                if stream is not None:
+                    stream.close()
             if self.stopping.is_set():
                 break
             self.reconnections += 1
@@ -187,6 +235,8 @@ class CameraReader(threading.Thread):
             wait = self.backoff[min(failures, len(self.backoff) - 1)]
             failures += 1
             self.stopping.wait(wait)
+        if self.forget_picture:
+            frames.remove(self.config.camera_id)
 
     def _read(self, stream: Stream) -> None:
         """Read until the stream fails (StreamError) or the reader is stopped."""
@@ -194,6 +244,7 @@ class CameraReader(threading.Thread):
         next_due = 0.0
         last_seen = 0.0
         bad = 0
+        picture_failed = False  # said once per connection, not five times a second
         self.detector.reset()
         while not self.stopping.is_set():
             frame = stream.read()
@@ -210,33 +261,61 @@ class CameraReader(threading.Thread):
                 continue  # a live stream faster than the analysis rate: keep reading, analyse fewer
             next_due = max(next_due + period, now_mono - period)
             at = self.clock()
-            jpeg = encode(frame)
+            jpeg = encode(fit(frame, LIVE_SIZE))
             if jpeg is not None:
-                frames.write(self.config.camera_id, jpeg)
+                try:
+                    frames.write(self.config.camera_id, jpeg)
+                except OSError as exc:  # the picture directory is full or gone: detection goes on
+                    if not picture_failed:
+                        log.error(
+                            "摄像机 %s 的实时画面无法写入 %s：%s",
+                            self.config.camera_id,
+                            frames.frame_dir(),
+                            exc,
+                        )
+                    picture_failed = True
             h, w = frame.shape[:2]
             if now_mono - last_seen >= SEEN_EVERY or last_seen == 0.0:
-                self.report(Report("seen", self.config.camera_id, at, width=w, height=h))
+                self._status(Report("seen", self.config.camera_id, at, width=w, height=h))
                 last_seen = now_mono
             if not self.config.detect:
                 continue
             self.frames_analysed += 1
             try:
-                detections = self.detector.feed(frame, timezone.localtime(at))
-            except Exception:
-                log.exception("摄像机 %s 检测出错", self.config.camera_id)
+                # The hours are the station's local time, whatever zone the thread was left in.
+                detections = self.detector.feed(
+                    frame, timezone.localtime(at, timezone.get_default_timezone())
+                )
+            except Exception as exc:
+                self._log_error("检测出错", exc)
                 self.detector.reset()
                 continue
             for detection in detections:
+                # Reported even when the reader is being stopped: an event once detected is not dropped.
                 self.report(
                     Report(
                         "motion",
                         self.config.camera_id,
                         at,
                         detection=detection,
-                        jpeg=encode(annotate(frame, detection)),
+                        jpeg=encode(annotate(fit(frame, EVENT_SIZE), detection)),
                     )
                 )
 
+    def _status(self, report: Report) -> None:
+        """Report how the stream is, unless the reader is being stopped: then it says nothing about the
+        camera (it was disabled, or another reader takes over), so a late word cannot undo the new status."""
+        if not self.stopping.is_set():
+            self.report(report)
+
     def _trouble(self, detail: str) -> None:
+        if self.stopping.is_set():
+            return
         log.warning("摄像机 %s：%s", self.config.camera_id, detail)
-        self.report(Report("trouble", self.config.camera_id, self.clock(), detail=detail))
+        self._status(Report("trouble", self.config.camera_id, self.clock(), detail=detail))
+
+    def _log_error(self, what: str, exc: BaseException) -> None:
+        """An unexpected error, with its traceback, with the stream's credentials masked (an OpenCV or
+        FFmpeg message may quote the URL)."""
+        text = redact("".join(traceback.format_exception(exc)), self.config.url)
+        log.error("摄像机 %s %s：\n%s", self.config.camera_id, what, text.rstrip())

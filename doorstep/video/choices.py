@@ -39,7 +39,7 @@ class EventStatus(models.TextChoices):
 
 class BroadcastSource(models.TextChoices):
     CONSOLE = "console", _("巡查台")
-    EVENT = "event", _("报警事件")
+    EVENT = "event", _("入侵事件")
     MAP = "map", _("地图")
     ALARM = "alarm", _("一键报警")
 

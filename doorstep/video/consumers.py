@@ -2,15 +2,15 @@
 
 Everyone who may patrol joins `video.station.<id>` of each station they cover; a grid-level user (officer,
 auxiliary) is sent only what concerns their own grids (the payload's `grid`), as with every other read.
+Signing in, the login's absolute limit, hello and ping are the alarm console's (`StaffConsumer`).
 """
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from doorstep.accounts.choices import Scope
-from doorstep.alarms.consumers import CLOSE_NO_TERRITORY, CLOSE_UNAUTHENTICATED
+from doorstep.alarms.consumers import StaffConsumer
 from doorstep.org.models import Station
 from doorstep.org.territory import Territory
 
@@ -36,35 +36,15 @@ def _subscription(user) -> tuple[list[int], frozenset[int] | None] | None:
     return stations, limited
 
 
-class VideoConsumer(AsyncJsonWebsocketConsumer):
-    groups_joined: list[str]
+class VideoConsumer(StaffConsumer):
     grids: frozenset[int] | None = None
 
-    async def connect(self):
-        self.groups_joined = []
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
+    async def subscribe(self, user) -> tuple[list[str], dict] | None:
         subscription = await _subscription(user)
         if subscription is None:
-            await self.close(code=CLOSE_NO_TERRITORY)
-            return
+            return None
         stations, self.grids = subscription
-        for station_id in stations:
-            group = station_group(station_id)
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
-        await self.accept()
-        await self.send_json({"type": "hello", "stations": stations})
-
-    async def disconnect(self, code):
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def receive_json(self, content, **kwargs):
-        if content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
+        return [station_group(s) for s in stations], {"stations": stations}
 
     async def _forward(self, kind: str, event) -> None:
         payload = event["payload"]

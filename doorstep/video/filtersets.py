@@ -32,11 +32,35 @@ class _YesNoFilter(filters.ChoiceFilter):
         return qs
 
 
-class CameraFilterSet(ScopedFilterSet):
-    q = filters.CharFilter(label=_("名称、编号或位置"), method="filter_q")
-    station = filters.ModelChoiceFilter(
+def _station_filter() -> filters.ModelChoiceFilter:
+    return filters.ModelChoiceFilter(
         label=_("派出所"), empty_label=ALL, queryset=Station.objects.order_by("code")
     )
+
+
+def _day_filters(field: str) -> tuple[filters.DateFilter, filters.DateFilter]:
+    """起始日期 / 截止日期 on the local day of a datetime field, both ends included."""
+
+    def day(label, lookup: str) -> filters.DateFilter:
+        return filters.DateFilter(label=label, field_name=field, lookup_expr=lookup, widget=DATE_WIDGET)
+
+    return day(_("起始日期"), "date__gte"), day(_("截止日期"), "date__lte")
+
+
+class _SearchFilterSet(ScopedFilterSet):
+    """`q`: a part of the name, code or mounting place (cameras and speakers)."""
+
+    q = filters.CharFilter(label=_("名称、编号或位置"), method="filter_q")
+
+    def filter_q(self, qs, name, value):
+        value = value.strip()
+        if not value:
+            return qs
+        return qs.filter(Q(name__icontains=value) | Q(code__icontains=value) | Q(location__icontains=value))
+
+
+class CameraFilterSet(_SearchFilterSet):
+    station = _station_filter()
     grid = filters.ModelChoiceFilter(label=_("网格"), empty_label=ALL, queryset=Grid.objects.order_by("code"))
     group = filters.ModelChoiceFilter(label=_("分组"), empty_label=ALL, queryset=CameraGroup.objects.all())
     hotspot = filters.ChoiceFilter(label=_("热点类型"), empty_label=ALL, choices=Hotspot.choices)
@@ -47,15 +71,8 @@ class CameraFilterSet(ScopedFilterSet):
         model = Camera
         fields = ["q", "station", "grid", "group", "hotspot", "status", "enabled"]
 
-    def filter_q(self, qs, name, value):
-        value = value.strip()
-        if not value:
-            return qs
-        return qs.filter(Q(name__icontains=value) | Q(code__icontains=value) | Q(location__icontains=value))
 
-
-class SpeakerFilterSet(ScopedFilterSet):
-    q = filters.CharFilter(label=_("名称、编号或位置"), method="filter_q")
+class SpeakerFilterSet(_SearchFilterSet):
     grid = filters.ModelChoiceFilter(label=_("网格"), empty_label=ALL, queryset=Grid.objects.order_by("code"))
     zone = filters.CharFilter(label=_("广播分区"), field_name="zone")
     driver = filters.ChoiceFilter(label=_("接入方式"), empty_label=ALL, choices=Driver.choices)
@@ -65,25 +82,12 @@ class SpeakerFilterSet(ScopedFilterSet):
         model = Speaker
         fields = ["q", "grid", "zone", "driver", "active"]
 
-    def filter_q(self, qs, name, value):
-        value = value.strip()
-        if not value:
-            return qs
-        return qs.filter(Q(name__icontains=value) | Q(code__icontains=value) | Q(location__icontains=value))
-
 
 class MotionEventFilterSet(ScopedFilterSet):
-    station = filters.ModelChoiceFilter(
-        label=_("派出所"), empty_label=ALL, queryset=Station.objects.order_by("code")
-    )
+    station = _station_filter()
     camera = filters.ModelChoiceFilter(label=_("摄像机"), empty_label=ALL, queryset=Camera.objects.all())
     status = filters.ChoiceFilter(label=_("处理状态"), empty_label=ALL, choices=EventStatus.choices)
-    start = filters.DateFilter(
-        label=_("起始日期"), field_name="detected_at", lookup_expr="date__gte", widget=DATE_WIDGET
-    )
-    end = filters.DateFilter(
-        label=_("截止日期"), field_name="detected_at", lookup_expr="date__lte", widget=DATE_WIDGET
-    )
+    start, end = _day_filters("detected_at")
 
     class Meta:
         model = MotionEvent
@@ -92,16 +96,9 @@ class MotionEventFilterSet(ScopedFilterSet):
 
 class BroadcastFilterSet(ScopedFilterSet):
     q = filters.CharFilter(label=_("播报内容"), field_name="text", lookup_expr="icontains")
-    station = filters.ModelChoiceFilter(
-        label=_("派出所"), empty_label=ALL, queryset=Station.objects.order_by("code")
-    )
+    station = _station_filter()
     source = filters.ChoiceFilter(label=_("发起位置"), empty_label=ALL, choices=BroadcastSource.choices)
-    start = filters.DateFilter(
-        label=_("起始日期"), field_name="created_at", lookup_expr="date__gte", widget=DATE_WIDGET
-    )
-    end = filters.DateFilter(
-        label=_("截止日期"), field_name="created_at", lookup_expr="date__lte", widget=DATE_WIDGET
-    )
+    start, end = _day_filters("created_at")
 
     class Meta:
         model = Broadcast

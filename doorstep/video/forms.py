@@ -58,26 +58,52 @@ def _check_code(value: str, model: type, instance: Any, label: str) -> str:
     return value
 
 
-def _check_position(form: forms.Form, data: dict[str, Any]) -> None:
-    lng, lat = data.get("lng"), data.get("lat")
-    if lng is None or lat is None:
-        return
-    try:
-        check_point(lng, lat)
-    except GeometryError as exc:
-        form.add_error("lng", str(exc))
-        form.add_error("lat", _("请核对经纬度是否填反"))
+def _number(label, **kwargs: Any) -> forms.FloatField:
+    """A decimal number typed freely (no spinner steps)."""
+    return forms.FloatField(label=label, widget=forms.NumberInput(attrs={"step": "any"}), **kwargs)
 
 
-class CameraForm(VideoForm):
-    """登记 / 修改摄像机. The stream URL (it may hold the camera's password) appears only in this form."""
+class _DeviceForm(VideoForm):
+    """What cameras and speakers both have: the grid they belong to (and so the station), a unique code, a
+    name, where they are mounted and their position."""
 
     grid = forms.ModelChoiceField(label=_("网格"), queryset=Grid.objects.none(), widget=StationSelect)
     code = forms.CharField(label=_("编号"), max_length=40, help_text=_("2–40 位字母、数字、“-”或“_”"))
     name = forms.CharField(label=_("名称"), max_length=60)
     location = forms.CharField(label=_("安装位置"), max_length=100)
-    lng = forms.FloatField(label=_("经度"), widget=forms.NumberInput(attrs={"step": "any"}))
-    lat = forms.FloatField(label=_("纬度"), widget=forms.NumberInput(attrs={"step": "any"}))
+    lng = _number(_("经度"))
+    lat = _number(_("纬度"))
+
+    model: type
+    what = ""
+
+    def __init__(self, *args: Any, grids: Any, instance: Any = None, **kw: Any) -> None:
+        self.instance = instance
+        super().__init__(*args, **kw)
+        self.fields["grid"].queryset = grids
+        self.fields["grid"].label_from_instance = lambda g: (
+            f"{g.community.station.name} · {g.community.name} · {g.name}"
+        )
+
+    def clean_code(self) -> str:
+        return _check_code(self.cleaned_data.get("code", ""), self.model, self.instance, self.what)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        lng, lat = data.get("lng"), data.get("lat")
+        if lng is not None and lat is not None:
+            try:
+                check_point(lng, lat)
+            except GeometryError as exc:
+                self.add_error("lng", str(exc))
+                self.add_error("lat", _("请核对经纬度是否填反"))
+        return data
+
+
+class CameraForm(_DeviceForm):
+    """登记 / 修改摄像机. The stream URL (it may hold the camera's password) appears only in this form."""
+
+    model, what = Camera, _("摄像机")
     hotspot = forms.ChoiceField(label=_("热点类型"), choices=Hotspot.choices, initial=Hotspot.PUBLIC_ORDER)
     stream_url = forms.CharField(
         label=_("视频流地址"),
@@ -101,27 +127,9 @@ class CameraForm(VideoForm):
     active_to = forms.TimeField(
         label=_("检测结束"), required=False, widget=TIME_WIDGET, help_text=_("都不填：全天检测")
     )
-    min_area = forms.FloatField(
-        label=_("最小面积（区域占比）"),
-        min_value=0.0005,
-        max_value=0.9,
-        initial=0.01,
-        widget=forms.NumberInput(attrs={"step": "any"}),
-    )
-    min_duration = forms.FloatField(
-        label=_("最短持续（秒）"),
-        min_value=0,
-        max_value=60,
-        initial=1.0,
-        widget=forms.NumberInput(attrs={"step": "any"}),
-    )
-    cooldown = forms.FloatField(
-        label=_("冷却时间（秒）"),
-        min_value=0,
-        max_value=3600,
-        initial=60.0,
-        widget=forms.NumberInput(attrs={"step": "any"}),
-    )
+    min_area = _number(_("最小面积（区域占比）"), min_value=0.0005, max_value=0.9, initial=0.01)
+    min_duration = _number(_("最短持续（秒）"), min_value=0, max_value=60, initial=1.0)
+    cooldown = _number(_("冷却时间（秒）"), min_value=0, max_value=3600, initial=60.0)
 
     SECTIONS = (
         (
@@ -145,11 +153,7 @@ class CameraForm(VideoForm):
             initial = model_to_dict(camera, fields=[f for f in self.base_fields if f != "speakers"])
             initial["speakers"] = list(camera.speakers.values_list("pk", flat=True))
             kw["initial"] = {**initial, **kw.get("initial", {})}
-        super().__init__(*args, **kw)
-        self.fields["grid"].queryset = grids
-        self.fields["grid"].label_from_instance = lambda g: (
-            f"{g.community.station.name} · {g.community.name} · {g.name}"
-        )
+        super().__init__(*args, grids=grids, instance=camera, **kw)
         self.fields["group"].queryset = groups
         self.fields["group"].empty_label = _("（不分组）")
         self.fields["speakers"].queryset = speakers
@@ -159,9 +163,6 @@ class CameraForm(VideoForm):
     def sections(self):
         return [(title, col, [self[name] for name in names]) for title, col, names in self.SECTIONS]
 
-    def clean_code(self) -> str:
-        return _check_code(self.cleaned_data.get("code", ""), Camera, self.camera, _("摄像机"))
-
     def clean_stream_url(self) -> str:
         try:
             return services.check_stream_url(self.cleaned_data.get("stream_url", ""))
@@ -170,7 +171,6 @@ class CameraForm(VideoForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        _check_position(self, data)
         if (data.get("active_from") is None) != (data.get("active_to") is None) and not (
             self.has_error("active_from") or self.has_error("active_to")
         ):
@@ -200,15 +200,10 @@ class CameraForm(VideoForm):
         }
 
 
-class SpeakerForm(VideoForm):
+class SpeakerForm(_DeviceForm):
     """登记 / 修改广播音柱."""
 
-    grid = forms.ModelChoiceField(label=_("网格"), queryset=Grid.objects.none())
-    code = forms.CharField(label=_("编号"), max_length=40, help_text=_("2–40 位字母、数字、“-”或“_”"))
-    name = forms.CharField(label=_("名称"), max_length=60)
-    location = forms.CharField(label=_("安装位置"), max_length=100)
-    lng = forms.FloatField(label=_("经度"), widget=forms.NumberInput(attrs={"step": "any"}))
-    lat = forms.FloatField(label=_("纬度"), widget=forms.NumberInput(attrs={"step": "any"}))
+    model, what = Speaker, _("音柱")
     zone = forms.CharField(
         label=_("广播分区"), max_length=40, required=False, help_text=_("同一分区的音柱可一起广播")
     )
@@ -224,19 +219,11 @@ class SpeakerForm(VideoForm):
         self.speaker = speaker
         if speaker is not None:
             kw["initial"] = {**model_to_dict(speaker, fields=list(self.base_fields)), **kw.get("initial", {})}
-        super().__init__(*args, **kw)
-        self.fields["grid"].queryset = grids
-        self.fields["grid"].label_from_instance = lambda g: (
-            f"{g.community.station.name} · {g.community.name} · {g.name}"
-        )
+        super().__init__(*args, grids=grids, instance=speaker, **kw)
         self.fields["address"].widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
-
-    def clean_code(self) -> str:
-        return _check_code(self.cleaned_data.get("code", ""), Speaker, self.speaker, _("音柱"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        _check_position(self, data)
         if data.get("driver") and data.get("address"):
             try:
                 data["address"] = validate_address(data["driver"], data["address"])

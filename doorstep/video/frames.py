@@ -5,6 +5,7 @@ processes (which relay it as MJPEG and snapshots): one JPEG file per camera, rep
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +24,8 @@ def write(camera_id: int, jpeg: bytes) -> None:
     """Replace the camera's latest picture: readers see the old file or the new one, never half of one."""
     target = path_for(camera_id)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # One temporary name per process and thread: two writers never write into one half-made file.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(jpeg)
     os.replace(tmp, target)
 

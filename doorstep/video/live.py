@@ -110,7 +110,8 @@ async def mjpeg_parts(
 ) -> AsyncIterator[bytes]:
     """The camera's pictures as MJPEG parts: the latest one at once (however old), then each new one as the
     worker writes it; the same one again after `keepalive` seconds without a new one. Ends after
-    `max_seconds` or `max_parts` parts."""
+    `max_seconds` or `max_parts` parts, or when the picture is taken away (the camera is no longer read:
+    its last picture is not to be shown on as if live)."""
     poll = POLL_SECONDS if poll is None else poll
     max_seconds = MAX_SECONDS if max_seconds is None else max_seconds
     keepalive = KEEPALIVE_SECONDS if keepalive is None else keepalive
@@ -122,6 +123,8 @@ async def mjpeg_parts(
     while True:
         now = time.monotonic()
         written = frames.mtime(camera_id)  # one stat(): cheap enough for the event loop
+        if written is None and jpeg is not None:
+            return
         if written is not None and written != shown:
             latest = await asyncio.to_thread(frames.read, camera_id)
             if latest is not None:

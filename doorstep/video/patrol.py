@@ -3,13 +3,15 @@ patrol console where a patroller steps through a tour's cameras and watches the 
 routes of the live pictures (live.py).
 
 Reads are scoped by `Territory` (a run or tour outside it is a 404); writes go through `services`. The
-console's actions answer JSON: the run's new state, or a 4xx `{"detail": "<中文>", "code": …}`.
+console's actions answer JSON: the run's new state, or a 4xx `{"detail": "<中文>", "code": …}` (the JSON errors
+and the tabs are those of every video page, `pages`).
 Runs are created by the video worker's minute job (`services.tick`); these pages only read them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -19,11 +21,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from doorstep.core.errors import ServiceError
 from doorstep.core.ids import id_param
@@ -34,6 +36,7 @@ from doorstep.registry.forms import style
 from doorstep.video import access, live, selectors, services
 from doorstep.video.choices import FindingResult, RunStatus
 from doorstep.video.models import Camera, PatrolTour, Speaker, TourFinding, TourRun, TourStop
+from doorstep.video.pages import json_endpoint, only, posted_id, posted_text, render_page
 from doorstep.video.tour_forms import TourForm, TourRunFilterSet
 
 OVERSIGHT_DAYS = 7
@@ -150,14 +153,16 @@ def _cameras(user: Any) -> list[dict[str, Any]]:
 
 def _event_rows(user: Any, now: dt.datetime) -> list[dict[str, Any]]:
     """The recent motion events, in the shape of `realtime.event_payload` (what the WebSocket sends), with
-    the cameras' speakers read in one query instead of one per event."""
+    the cameras' speakers read in one query instead of one per event: the active ones of the user's
+    territory, as `live.camera_info` offers them (the broadcast dialog could not use the others)."""
     since = now - dt.timedelta(hours=RECENT_EVENT_HOURS)
     events = list(
         selectors.events_for(user).filter(detected_at__gte=since).order_by("-detected_at", "-id")[:MAX_EVENTS]
     )
     speakers: dict[int, list[int]] = {}
     links = Camera.speakers.through.objects.filter(
-        camera_id__in={e.camera_id for e in events}, speaker__active=True
+        camera_id__in={e.camera_id for e in events},
+        speaker__in=selectors.speakers_for(user).filter(active=True),
     ).order_by("speaker_id")
     for camera_id, speaker_id in links.values_list("camera_id", "speaker_id"):
         speakers.setdefault(camera_id, []).append(speaker_id)
@@ -227,38 +232,27 @@ def _labels() -> dict[str, str]:
         "offline": _("连接中断，正在重连…"),
         "start": _("开始巡查"),
         "resume": _("继续巡查"),
-        "finish": _("完成巡查"),
-        "normal": _("正常"),
-        "abnormal": _("异常"),
-        "note": _("情况说明"),
         "note_needed": _("异常情况请填写说明"),
         "late": _("迟巡"),
         "due": _("应巡"),
         "by_other": _("巡查中：%(name)s"),
-        "no_runs": _("目前没有待巡查的计划"),
         "no_upcoming": _("今天没有更多的巡查时段"),
-        "free": _("自由巡查：从左侧摄像机列表中选择画面"),
         "stop_of": _("第 %(n)s / %(total)s 个点位"),
         "all_recorded": _("所有点位都已记录，请点击“完成巡查”"),
         "finished": _("本次巡查已完成"),
         "error": _("操作失败"),
         "no_picture": _("暂无画面"),
-        "snapshot_mode": _("实时画面中断，显示每 2 秒刷新的截图"),
         "view": _("查看画面"),
         "broadcast": _("广播喊话"),
         "confirm": _("确认"),
         "dismiss": _("误报"),
         "detail": _("详情"),
-        "events_empty": _("暂无入侵事件。新事件会在这里弹出并响铃。"),
         "new_event": _("新的入侵事件"),
-        "sound_on": _("开启提示音"),
         "sound_ready": _("提示音已开启"),
         "zone": _("区域"),
-        "handled": _("已处理"),
         "broadcast_unavailable": _("广播功能暂不可用"),
         "no_speakers": _("该摄像机没有关联的广播音柱"),
         "progress": _("已巡 %(done)s / %(total)s"),
-        "current": _("当前"),
     }
 
 
@@ -275,7 +269,7 @@ def console(request):
     now = timezone.now()
     state = console_state(request.user, now)
     state["events"] = _event_rows(request.user, now)
-    return render(
+    return render_page(
         request,
         "video/patrol.html",
         {
@@ -308,68 +302,50 @@ def console_state_view(request):
     return JsonResponse(console_state(request.user))
 
 
-def _not_found() -> JsonResponse:
-    return JsonResponse({"detail": _("巡查记录不存在或不在您的辖区")}, status=404)
+def run_action(view):
+    """A console action (POST, JSON) on a run of the user's territory: 404 for any other, the service's
+    refusal as {"detail", "code"} with its status, else what `view(request, run)` answers."""
+
+    @json_endpoint
+    @only("POST")
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, pk: int):
+        run = runs_for(request.user).filter(pk=pk).first()
+        if run is None:
+            raise Http404(_("巡查记录不存在或不在您的辖区"))
+        return view(request, run)
+
+    return wrapper
 
 
-def _failed(exc: ServiceError) -> JsonResponse:
-    return JsonResponse({"detail": str(exc), "code": exc.code}, status=exc.status)
-
-
-def _run_for_action(request: HttpRequest, pk: int) -> TourRun | None:
-    return runs_for(request.user).filter(pk=pk).first()
-
-
-@login_required
-@require_POST
-def run_start(request, pk: int):
-    run = _run_for_action(request, pk)
-    if run is None:
-        return _not_found()
-    try:
-        run = services.start_run(run, by=request.user)
-    except ServiceError as exc:
-        return _failed(exc)
+@run_action
+def run_start(request, run: TourRun):
+    run = services.start_run(run, by=request.user)
     return JsonResponse({"run": _fresh_state(run, request.user)})
 
 
-@login_required
-@require_POST
-def run_finding(request, pk: int):
-    run = _run_for_action(request, pk)
-    if run is None:
-        return _not_found()
-    try:
-        data = request_data(request)
-        camera_id = id_param(str(data.get("camera", "")))
-        camera = None
-        if camera_id is not None:
-            in_tour = TourStop.objects.filter(tour_id=run.tour_id).values("camera_id")
-            camera = Camera.objects.filter(pk=camera_id, pk__in=in_tour).first()
-        if camera is None:
-            raise ServiceError(_("这台摄像机不在本次巡查计划中"), code="camera")
-        finding = services.record_finding(
-            run,
-            camera,
-            result=str(data.get("result", "")),
-            note=str(data.get("note", "") or ""),
-            by=request.user,
-        )
-    except ServiceError as exc:
-        return _failed(exc)
+@run_action
+def run_finding(request, run: TourRun):
+    """正常 / 异常 (+ note) for one camera of the run: {"camera": id, "result": …, "note": …}."""
+    data = request_data(request)
+    camera_id = posted_id(data.get("camera"), _("摄像机"))
+    in_tour = TourStop.objects.filter(tour_id=run.tour_id).values("camera_id")
+    camera = Camera.objects.filter(pk=camera_id, pk__in=in_tour).first() if camera_id else None
+    if camera is None:
+        raise ServiceError(_("这台摄像机不在本次巡查计划中"), code="camera")
+    finding = services.record_finding(
+        run,
+        camera,
+        result=posted_text(data.get("result")),
+        note=posted_text(data.get("note")),
+        by=request.user,
+    )
     return JsonResponse({"run": _fresh_state(run, request.user), "finding": finding_payload(finding)})
 
 
-@login_required
-@require_POST
-def run_finish(request, pk: int):
-    run = _run_for_action(request, pk)
-    if run is None:
-        return _not_found()
-    try:
-        run = services.finish_run(run, by=request.user)
-    except ServiceError as exc:
-        return _failed(exc)
+@run_action
+def run_finish(request, run: TourRun):
+    run = services.finish_run(run, by=request.user)
     return JsonResponse({"run": _fresh_state(run, request.user)})
 
 
@@ -400,7 +376,7 @@ def tour_list(request):
         {"tour": t, "schedule": schedule_label(t), "may_edit": access.may_manage(request.user, t.station_id)}
         for t in tours
     ]
-    return render(
+    return render_page(
         request,
         "video/tour_list.html",
         {
@@ -423,7 +399,7 @@ def _tour_form_page(request, *, station: Station, tour: PatrolTour | None, stati
             messages.success(request, _("巡查计划“%(name)s”已保存") % {"name": saved.name})
             return redirect("video:tour_list")
     title = _("修改巡查计划") if tour else _("新建巡查计划")
-    return render(
+    return render_page(
         request,
         "video/tour_form.html",
         {
@@ -498,7 +474,7 @@ def run_list(request):
         .order_by("-n_missed", "-n_late", "tour__name")
     )
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
-    return render(
+    return render_page(
         request,
         "video/run_list.html",
         {"filter": runs_filter, "page": page, "summary": summary, "days": OVERSIGHT_DAYS},
@@ -514,7 +490,7 @@ def run_detail(request, pk: int):
     for stop in state["stops"]:
         if stop["finding"] and stop["camera"] not in visible:
             stop["finding"]["snapshot"] = None  # a camera outside the user's grids: no picture
-    return render(
+    return render_page(
         request,
         "video/run_detail.html",
         {

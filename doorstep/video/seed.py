@@ -64,6 +64,8 @@ def demo_videos() -> list[str]:
 
 
 def seed(seed_value: int = 42) -> VideoSeedResult:
+    if settings.PRODUCTION:  # the demo's cameras are video files, which production refuses: none at all
+        return VideoSeedResult(False, Camera.objects.count(), Speaker.objects.count())
     urls = demo_videos()
     if Camera.objects.exists():
         return VideoSeedResult(False, Camera.objects.count(), Speaker.objects.count())

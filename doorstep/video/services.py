@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from doorstep.alarms.supervision import create_once
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.geo import GeometryError, check_point
@@ -66,7 +67,11 @@ def check_stream_url(url: str) -> str:
         raise ServiceError(_("请填写视频流地址"))
     if len(url) > 500 or any(c in url for c in "\r\n\t\x00 "):
         raise ServiceError(_("视频流地址格式不正确"))
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a bad port raises here)
+    except ValueError:
+        raise ServiceError(_("视频流地址格式不正确")) from None
     if parts.scheme not in STREAM_SCHEMES:
         raise ServiceError(_("视频流地址须以 rtsp://、http(s):// 或 file:// 开头"))
     if parts.scheme == "file":
@@ -80,10 +85,15 @@ def check_stream_url(url: str) -> str:
 
 
 def public_stream_url(url: str) -> str:
-    """The stream URL without credentials, for pages and logs (rtsp://host:554/path)."""
-    parts = urlsplit(url)
+    """The stream URL without credentials, for pages, logs and the audit (rtsp://host:554/path): no user
+    name or password, and no query (cameras' HTTP interfaces take credentials there too)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018
+    except ValueError:
+        return ""
     if parts.scheme == "file":
-        return url
+        return f"file://{parts.path}"
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
@@ -138,6 +148,10 @@ CAMERA_FIELDS = (
 )
 
 
+# The columns a person edits (the rest — status, last picture, size — are the video worker's).
+EDITABLE_CAMERA_FIELDS = (*CAMERA_FIELDS, "code", "grid", "station", "group", "updated_at")
+
+
 @transaction.atomic
 def save_camera(
     *,
@@ -182,7 +196,8 @@ def save_camera(
     speakers = list(speakers)
     if any(s.station_id != station_id for s in speakers):
         raise ServiceError(_("覆盖音柱须属于摄像机所在派出所"))
-    before = snapshot(camera) if camera is not None else None
+    before = _camera_record(camera) if camera is not None else None
+    old_url = camera.stream_url if camera is not None else ""
     code = _check_code(code)
     if Camera.objects.filter(code=code).exclude(pk=camera.pk if camera else None).exists():
         raise RuleViolation(_("摄像机编号 %(code)s 已存在") % {"code": code})
@@ -192,16 +207,47 @@ def save_camera(
         camera.code, camera.grid, camera.station_id, camera.group = code, grid, station_id, group
         for name_, value in fields.items():
             setattr(camera, name_, value)
-        if not camera.enabled:
-            camera.status = CameraStatus.DISABLED
-        elif camera.status == CameraStatus.DISABLED:
-            camera.status = CameraStatus.UNKNOWN
+    # What the video worker writes is saved only when it changes here (disabled / enabled again): the row
+    # may have moved on (online, reconnecting) since this instance was read.
+    update_fields = None if before is None else list(EDITABLE_CAMERA_FIELDS)
+    was_enabled = True if before is None else before["enabled"]
+    if not camera.enabled and was_enabled:
+        # Nobody reads it any more: not "down" (no offline alert will come), and an open alert is closed.
+        camera.status, camera.status_detail, camera.down_since = CameraStatus.DISABLED, "", None
+        if camera.pk:
+            CameraAlert.objects.filter(camera=camera, cleared_at__isnull=True).update(
+                cleared_at=timezone.now()
+            )
+    elif camera.enabled and not was_enabled:
+        camera.status, camera.status_detail, camera.down_since = CameraStatus.UNKNOWN, "", None
+    if update_fields is not None and camera.enabled != was_enabled:
+        update_fields += ["status", "status_detail", "down_since"]
     camera.full_clean(exclude=["stream_url", "code", "speakers"])
-    camera.save()
+    camera.save(update_fields=update_fields)
     camera.speakers.set(speakers)
-    record_change(by, "video.camera.saved" if before else "video.camera.created", camera, before=before)
+    # The audit keeps the stream URL without its credentials; that they changed is said in a note.
+    record_change(
+        by,
+        "video.camera.saved" if before else "video.camera.created",
+        camera,
+        before=before,
+        after=_camera_record(camera),
+        note=_("视频流账号或密码已更改")
+        if before
+        and old_url != camera.stream_url
+        and before["stream_url"] == public_stream_url(camera.stream_url)
+        else "",
+    )
     _on_commit(realtime.publish_camera, camera.pk)
     return camera
+
+
+def _camera_record(camera: Camera) -> dict[str, Any]:
+    """What the audit keeps of a camera: its fields (the stream URL without credentials) and its speakers."""
+    record = snapshot(camera) or {}
+    record["stream_url"] = public_stream_url(camera.stream_url)
+    record["speakers"] = sorted(camera.speakers.values_list("code", flat=True)) if camera.pk else []
+    return record
 
 
 @transaction.atomic
@@ -352,8 +398,9 @@ def save_preset(
 def camera_seen(camera_id: int, at: dt.datetime, *, width: int, height: int) -> bool:
     """The worker got a picture. Brings the camera online (closing its offline alert); otherwise writes
     at most every FRAME_TOUCH_SECONDS. Returns whether the status changed."""
+    # A disabled camera stays 已停用: a reader that has not yet heard it was disabled may still report.
     row = (
-        Camera.objects.filter(pk=camera_id)
+        Camera.objects.filter(pk=camera_id, enabled=True)
         .values("status", "last_frame_at", "snapshot_width", "snapshot_height")
         .first()
     )
@@ -367,7 +414,7 @@ def camera_seen(camera_id: int, at: dt.datetime, *, width: int, height: int) -> 
     if not (changed or stale or resized):
         return False
     with transaction.atomic():
-        Camera.objects.filter(pk=camera_id).update(
+        Camera.objects.filter(pk=camera_id, enabled=True).update(
             status=CameraStatus.ONLINE,
             status_detail="",
             last_frame_at=at,
@@ -410,31 +457,54 @@ def supervise_cameras(now: dt.datetime, *, camera_ids: Iterable[int] | None = No
     qs = Camera.objects.filter(enabled=True, down_since__lte=limit).exclude(Exists(open_alert))
     if camera_ids is not None:
         qs = qs.filter(pk__in=list(camera_ids))
-    raised = 0
-    for camera in qs.select_related(None):
-        with transaction.atomic():
-            if CameraAlert.objects.filter(camera=camera, cleared_at__isnull=True).exists():
-                continue
-            Camera.objects.filter(pk=camera.pk).update(status=CameraStatus.OFFLINE)
-            detail = _("视频流中断超过 %(n)s 秒：%(why)s") % {
-                "n": settings.VIDEO_OFFLINE_SECONDS,
-                "why": camera.status_detail or _("无画面"),
-            }
-            try:
-                with transaction.atomic():
-                    alert = CameraAlert.objects.create(
-                        camera=camera,
-                        grid_id=camera.grid_id,
-                        station_id=camera.station_id,
-                        detail=detail[:200],
-                        raised_at=now,
-                    )
-            except IntegrityError:
-                continue  # another worker raised it first
-            raised += 1
-            _on_commit(realtime.publish_camera, camera.pk)
-            _on_commit(realtime.publish_alert, alert.pk)
-    return raised
+    return sum(mark_offline(camera, now) is not None for camera in qs.select_related(None))
+
+
+@transaction.atomic
+def mark_offline(camera: Camera, now: dt.datetime) -> CameraAlert | None:
+    """Take a camera read as down too long offline, with its alert; None when it is no longer so (it came
+    back — camera_seen, in the reports thread — since it was read) or another worker raised the alert."""
+    limit = now - dt.timedelta(seconds=settings.VIDEO_OFFLINE_SECONDS)
+    if not Camera.objects.filter(pk=camera.pk, enabled=True, down_since__lte=limit).update(
+        status=CameraStatus.OFFLINE
+    ):
+        return None
+    detail = _("视频流中断超过 %(n)s 秒：%(why)s") % {
+        "n": settings.VIDEO_OFFLINE_SECONDS,
+        "why": camera.status_detail or _("无画面"),
+    }
+    alert = create_once(
+        CameraAlert,
+        camera=camera,
+        grid_id=camera.grid_id,
+        station_id=camera.station_id,
+        detail=detail[:200],
+        raised_at=now,
+    )
+    if alert is not None:
+        _on_commit(realtime.publish_camera, camera.pk)
+        _on_commit(realtime.publish_alert, alert.pk)
+    return alert
+
+
+def release_cameras(camera_ids: Iterable[int], at: dt.datetime) -> int:
+    """The worker that read these cameras has stopped: they show 未连接 with the reason until a worker reads
+    them again, rather than 在线 with nobody watching. One already offline keeps its status and alert."""
+    ids = list(camera_ids)
+    with transaction.atomic():
+        released = list(
+            Camera.objects.filter(
+                pk__in=ids,
+                enabled=True,
+                status__in=[CameraStatus.ONLINE, CameraStatus.RECONNECTING, CameraStatus.UNKNOWN],
+            ).values_list("pk", flat=True)
+        )
+        Camera.objects.filter(pk__in=released).update(
+            status=CameraStatus.UNKNOWN, status_detail=_("视频工作进程已停止"), down_since=None
+        )
+        for camera_id in released:
+            _on_commit(realtime.publish_camera, camera_id)
+    return len(released)
 
 
 @transaction.atomic
@@ -701,7 +771,7 @@ def save_tour(
         .exists()
     ):
         raise RuleViolation(_("本所已有名为“%(name)s”的巡查计划") % {"name": name})
-    before = snapshot(tour) if tour is not None else None
+    before = _tour_record(tour) if tour is not None else None
     tour = tour or PatrolTour(station_id=station_id)
     tour.name, tour.start_time, tour.end_time = name, start_time, end_time
     tour.interval_minutes, tour.grace_minutes = int(interval_minutes), int(grace_minutes)
@@ -709,14 +779,28 @@ def save_tour(
     tour.save()
     tour.stops.all().delete()
     TourStop.objects.bulk_create([TourStop(tour=tour, camera=c, position=i) for i, c in enumerate(cameras)])
-    record_change(by, "video.tour.saved" if before else "video.tour.created", tour, before=before)
+    record_change(
+        by,
+        "video.tour.saved" if before else "video.tour.created",
+        tour,
+        before=before,
+        after=_tour_record(tour),
+    )
     return tour
+
+
+def _tour_record(tour: PatrolTour) -> dict[str, Any]:
+    """What the audit keeps of a tour: its fields and its cameras in order."""
+    record = snapshot(tour) or {}
+    record["cameras"] = list(tour.stops.order_by("position").values_list("camera__code", flat=True))
+    return record
 
 
 def slots(tour: PatrolTour, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     """The tour's due times in [start, end): every `interval_minutes` from `start_time` within its daily
-    window (which may wrap midnight; start == end means around the clock), in local time."""
-    tz = timezone.get_current_timezone()
+    window (which may wrap midnight; start == end means around the clock), in the station's local time
+    (TIME_ZONE: whatever zone a request may have activated, the schedule is the station's)."""
+    tz = timezone.get_default_timezone()
     start_local, end_local = timezone.localtime(start, tz), timezone.localtime(end, tz)
     result: list[dt.datetime] = []
     window = _window_minutes(tour.start_time, tour.end_time)
@@ -742,28 +826,29 @@ def _window_minutes(start: dt.time, end: dt.time) -> int:
 
 def plan_runs(now: dt.datetime, *, lookback: dt.timedelta = dt.timedelta(hours=24)) -> int:
     """Create the runs of every active tour that have fallen due (since `lookback`), once each; mark as
-    missed those nobody started before the next one fell due. Returns how many runs were created."""
+    missed those nobody started before the next one fell due. Returns how many runs were created.
+
+    Runs every 30 s in each video worker: three queries however many tours there are, and a write only for
+    what is new (a run due, a run missed), which the consoles hear of."""
+    tours = list(PatrolTour.objects.filter(active=True))
+    existing = set(
+        TourRun.objects.filter(tour__in=tours, due_at__gte=now - lookback).values_list("tour_id", "due_at")
+    )
     created = 0
-    for tour in PatrolTour.objects.filter(active=True):
+    for tour in tours:
         since = max(now - lookback, tour.created_at - dt.timedelta(minutes=tour.interval_minutes))
-        existing = set(TourRun.objects.filter(tour=tour, due_at__gte=since).values_list("due_at", flat=True))
         for due in slots(tour, since, now + dt.timedelta(seconds=1)):
-            if due in existing:
+            if (tour.pk, due) in existing:
                 continue
-            try:
-                with transaction.atomic():
-                    TourRun.objects.create(tour=tour, station_id=tour.station_id, due_at=due)
+            run = create_once(TourRun, tour=tour, station_id=tour.station_id, due_at=due)
+            if run is not None:  # None: another worker's tick created it
                 created += 1
-            except IntegrityError:
-                pass  # another tick created it
-    missed = 0
+                _on_commit(realtime.publish_run, run.pk)
     for run in TourRun.objects.filter(status=RunStatus.DUE, due_at__lt=now).select_related("tour"):
         if now >= run.due_at + dt.timedelta(minutes=run.tour.interval_minutes):
             with transaction.atomic():
-                missed += TourRun.objects.filter(pk=run.pk, status=RunStatus.DUE).update(
-                    status=RunStatus.MISSED
-                )
-            _on_commit(realtime.publish_run, run.pk)
+                if TourRun.objects.filter(pk=run.pk, status=RunStatus.DUE).update(status=RunStatus.MISSED):
+                    _on_commit(realtime.publish_run, run.pk)
     return created
 
 

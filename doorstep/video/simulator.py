@@ -22,13 +22,14 @@ from typing import Any, Self
 import aiomqtt
 
 from doorstep.alarms.mqtt import BrokerAddress
+from doorstep.video.speakers import StartStop
 
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 STATUSES = ("played", "busy", "error")
 DEFAULT_DETAILS = {"busy": "喇叭正在播放其他广播", "error": "功放故障"}
 
 
-class SimulatedMqttSpeaker:
+class SimulatedMqttSpeaker(StartStop):
     """A speaker on ``topic``. ``messages``: each body received, with ``received_at`` (time.time())."""
 
     def __init__(
@@ -54,23 +55,9 @@ class SimulatedMqttSpeaker:
         self._task: asyncio.Task[None] | None = None
         self._acks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         """Connected and subscribed when this returns: a message published afterwards reaches it."""
-        client = aiomqtt.Client(
-            self.broker.host,
-            self.broker.port,
-            username=self.broker.username,
-            password=self.broker.password,
-            identifier=f"sim-speaker-{secrets.token_hex(6)}",
-            protocol=aiomqtt.ProtocolVersion.V311,
-        )
+        client = self.broker.client(f"sim-speaker-{secrets.token_hex(6)}")
         await client.__aenter__()
         try:
             await client.subscribe(self.topic, qos=1)

@@ -31,8 +31,8 @@ import math
 import secrets
 import socket
 import ssl
-import urllib.error
-import urllib.request
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, Self
 from urllib.parse import urlsplit
@@ -92,6 +92,23 @@ class Outcome:
 
 class SpeakerDriver(Protocol):
     async def send(self, target: SpeakerTarget, message: Message, *, timeout: float) -> Outcome: ...
+
+
+class StartStop:
+    """``async with x:`` starts x and stops it at the end (the drivers, the simulated speakers)."""
+
+    async def start(self) -> Any:
+        return True
+
+    async def stop(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
 
 def driver_for(name: str, drivers: dict[str, SpeakerDriver]) -> SpeakerDriver:
@@ -201,7 +218,7 @@ class _ConnectionLost(Exception):
     """The broker connection dropped while a send waited for its ack."""
 
 
-class MqttSpeakerDriver:
+class MqttSpeakerDriver(StartStop):
     """One MQTT connection shared by all sends (QoS 1, clean session).
 
     ``send`` subscribes to ``<address>/ack`` (once per topic and connection, kept), publishes the body to
@@ -234,13 +251,6 @@ class MqttSpeakerDriver:
     @property
     def connected(self) -> bool:
         return self._client is not None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     async def start(self) -> bool:
         """Connect now (not only at the first send). False if the broker is unreachable: sends retry."""
@@ -322,17 +332,8 @@ class MqttSpeakerDriver:
         return await asyncio.shield(self._connecting)
 
     async def _connect(self) -> aiomqtt.Client:
-        client = aiomqtt.Client(
-            self.broker.host,
-            self.broker.port,
-            username=self.broker.username,
-            password=self.broker.password,
-            identifier=self.client_id,
-            clean_session=True,
-            protocol=aiomqtt.ProtocolVersion.V311,
-            keepalive=KEEPALIVE,
-            timeout=SUBSCRIBE_TIMEOUT,
-            tls_context=ssl.create_default_context() if self.broker.tls else None,
+        client = self.broker.client(
+            self.client_id, clean_session=True, keepalive=KEEPALIVE, timeout=SUBSCRIBE_TIMEOUT
         )
         client._client.connect_timeout = CONNECT_TIMEOUT
         # aiomqtt warns past 10 publishes awaiting their PUBACK; a broadcast to 100 speakers is normal here.
@@ -413,63 +414,90 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect would turn the POST into a GET without the body: report the 3xx instead."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+HTTP_HEADERS = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Doorstep-broadcast"}
+HTTP_THREADS = 32  # POSTs at once (a broadcast to many HTTP speakers goes out in parallel)
 
 
-class HttpSpeakerDriver:
-    """POSTs the body as JSON to the speaker's URL; 2xx means played. urllib in a thread, never a proxy."""
+class HttpSpeakerDriver(StartStop):
+    """POSTs the body as JSON to the speaker's URL; 2xx means played, a redirect is not followed (it would
+    turn the POST into a GET without the body) and no proxy is used. Each POST runs in a thread of the
+    driver's own pool (not the event loop's default one, which the web's live pictures use), and is cut short
+    at its timeout: a speaker that accepts and then dawdles does not keep a thread."""
 
     def __init__(self) -> None:
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-    async def start(self) -> bool:
-        return True
+        self._executor: ThreadPoolExecutor | None = None
 
     async def stop(self) -> None:
-        return None
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
 
     async def send(self, target: SpeakerTarget, message: Message, *, timeout: float) -> Outcome:
         try:
             url = validate_address("http", target.address)
         except ValueError as exc:
             return Outcome(False, str(exc))
-        body = encode_body(body_for(target, message))
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(HTTP_THREADS, thread_name_prefix="speaker-http")
+        post = _Post(url, encode_body(body_for(target, message)), timeout)
         try:
-            # urllib's timeout is per socket operation; this one bounds the whole exchange.
-            return await asyncio.wait_for(asyncio.to_thread(self._post, url, body, timeout), timeout)
+            # The socket timeout is per operation; this one bounds the whole exchange.
+            return await asyncio.wait_for(
+                asyncio.get_running_loop().run_in_executor(self._executor, post.run), timeout
+            )
         except TimeoutError:
             return Outcome(False, f"无响应（{_seconds(timeout)} 秒）")
+        finally:
+            post.abort()  # a no-op once it has ended; otherwise its thread is freed now
 
-    def _post(self, url: str, body: bytes, timeout: float) -> Outcome:
-        request = urllib.request.Request(  # noqa: S310 (http or https: validate_address)
-            url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "Doorstep-broadcast"},
-        )
-        try:
-            with self._opener.open(request, timeout=timeout) as response:
-                raw = response.read(MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return Outcome(False, f"HTTP {exc.code}")
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            return Outcome(
-                False, _http_failure(reason if isinstance(reason, BaseException) else exc, timeout)
+
+class _Post:
+    """One POST to a speaker, in a worker thread; `abort` (from any thread) ends it at once."""
+
+    def __init__(self, url: str, body: bytes, timeout: float) -> None:
+        self.url, self.body, self.timeout = url, body, timeout
+        self._lock = threading.Lock()
+        self._connection: http.client.HTTPConnection | None = None
+        self._aborted = False
+
+    def abort(self) -> None:
+        with self._lock:
+            self._aborted = True
+            connection = self._connection
+        sock = connection.sock if connection is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # a blocked read returns: the thread ends
+
+    def run(self) -> Outcome:
+        parts = urlsplit(self.url)
+        https = parts.scheme == "https"
+        port = parts.port or (443 if https else 80)  # explicit: http.client would read "::1" as host ":"
+        if https:
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.hostname, port, timeout=self.timeout, context=ssl.create_default_context()
             )
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # not HTTP, cut short, …
-            return Outcome(False, _http_failure(exc, timeout))
+        else:
+            connection = http.client.HTTPConnection(parts.hostname, port, timeout=self.timeout)
+        try:
+            with self._lock:
+                if self._aborted:
+                    return Outcome(False, f"无响应（{_seconds(self.timeout)} 秒）")
+                self._connection = connection
+            connection.connect()
+            with self._lock:  # aborted while connecting: there was no socket to shut yet
+                if self._aborted:
+                    return Outcome(False, f"无响应（{_seconds(self.timeout)} 秒）")
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("POST", path, body=self.body, headers=HTTP_HEADERS)
+            response = connection.getresponse()
+            status, raw = response.status, response.read(MAX_RESPONSE_BYTES)
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, not HTTP, cut short, …
+            return Outcome(False, _http_failure(exc, self.timeout))
+        finally:
+            connection.close()
+        if not 200 <= status < 300:
+            return Outcome(False, f"HTTP {status}")
         detail = ""
         with contextlib.suppress(ValueError, UnicodeDecodeError):
             answer = json.loads(raw)

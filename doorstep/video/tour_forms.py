@@ -138,7 +138,16 @@ class TourForm(StyledForm):
             raise forms.ValidationError(_("请至少选择一台摄像机"))
         if len(picked) > MAX_TOUR_STOPS:
             raise forms.ValidationError(_("一个巡查计划最多 %(n)s 个点位") % {"n": MAX_TOUR_STOPS})
-        return [camera for _n, _i, camera in sorted(picked, key=lambda p: (p[0], p[1]))]
+        picked.sort(key=lambda p: (p[0], p[1]))
+        # Two cameras with one number: which comes first would be a guess (the page's script renumbers, so
+        # only a hand-typed form gets here).
+        for (number, _i, first), (again, _j, second) in zip(picked, picked[1:], strict=False):
+            if number == again:
+                raise forms.ValidationError(
+                    _("“%(a)s”和“%(b)s”的顺序都是 %(n)s，请填写不同的数字")
+                    % {"a": first.name, "b": second.name, "n": number}
+                )
+        return [camera for _n, _i, camera in picked]
 
     # --- validation -------------------------------------------------------------------------------------
     def clean_name(self) -> str:

@@ -79,7 +79,7 @@ def test_director_sees_dashboard_staffing_and_map(world, live_server, chromium):
     # Map: map.js sets data-ready="1" once the grid and police-room layers are loaded.
     page.goto(f"{origin}/map/")
     page.wait_for_selector("#map[data-ready='1']", state="attached")
-    assert page.inner_text("#map-status").strip() == "网格 3 · 警务室 2 · 单位 0"
+    assert page.inner_text("#map-status").strip() == "网格 3 · 警务室 2 · 单位 0 · 摄像机 0 · 广播音柱 0"
     assert page.locator("#map canvas").count() >= 1
     page.wait_for_timeout(300)  # let MapLibre draw the frame after the layers were added
     page.screenshot(path=str(SCREENSHOTS / "browser-map.png"), full_page=True)

@@ -1,4 +1,5 @@
-// Shared by the dispatch console (console.js) and the officer's phone page (mine.js): the server's clock,
+// Shared by the dispatch console (console.js), the officer's phone page (mine.js) and the video pages
+// (broadcast.js, patrol.js, video.js): the server's clock,
 // times and durations in Chinese, POST with the CSRF token, tones generated here (no sound files), and the
 // /ws/alarms/ socket that reconnects and, on every (re)connect, lets the page resync from the server.
 window.DoorstepAlarms = (function () {

@@ -1,5 +1,6 @@
 // The broadcast dialog (广播喊话) and the shared /ws/video/ socket. Include templates/video/_broadcast.html once
-// on a page (it renders the dialog's markup, with its words translated, and loads this file).
+// on a page (it renders the dialog's markup, with its words translated, and loads alarm-common.js — the
+// requests with the CSRF token and the element helper — and this file).
 //
 //   DoorstepBroadcast.open({speakers: [ids], event: id|null, camera: id|null, source: "console"|"event"|"map"|"alarm",
 //                           text: "…" (optional)})
@@ -24,29 +25,16 @@ window.DoorstepBroadcast = (function () {
   const d = root ? root.dataset : {};
   const q = (role) => (root ? root.querySelector(`[data-role="${role}"]`) : null);
   const BADGE = { pending: "bg-secondary-lt", sending: "bg-blue-lt", delivered: "bg-green-lt", failed: "bg-red-lt" };
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-
-  function csrf() { return (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || ""; }
-
-  async function request(url, options) {
-    const response = await fetch(url, { credentials: "same-origin", ...options,
-      headers: { Accept: "application/json", "X-CSRFToken": csrf(), ...(options.headers || {}) } });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || `HTTP ${response.status}`);
-    return data;
-  }
+  const { el, getJSON, post } = window.DoorstepAlarms;
 
   // --- the shared socket ---------------------------------------------------------------------------------
   const listeners = new Set();
   const statusListeners = new Set();
   let socket = null;
   let open_ = false;
+  // The latest payload of each broadcast the socket told of: a fast speaker's result can arrive before the
+  // answer to the POST that sent the broadcast, and must not be lost to the older state in that answer.
+  const latest = new Map();
   let stopped = false;
   let retry = 1000;
 
@@ -65,7 +53,11 @@ window.DoorstepBroadcast = (function () {
     ws.onmessage = (m) => {
       let msg;
       try { msg = JSON.parse(m.data); } catch (err) { return; }
-      if (msg.type === "broadcast") update(msg.payload);
+      if (msg.type === "broadcast") {
+        latest.set(msg.payload.id, msg.payload);
+        if (latest.size > 50) latest.delete(latest.keys().next().value);
+        update(msg.payload);
+      }
       for (const fn of listeners) { try { fn(msg); } catch (err) { console.error(err); } }
     };
     ws.onclose = (e) => {
@@ -256,7 +248,7 @@ window.DoorstepBroadcast = (function () {
     if (open_ || left <= 0) return;
     poller = setTimeout(async () => {
       try {
-        const payload = await request(url, { method: "GET" });
+        const payload = await getJSON(url);
         update(payload);
         if (!settled(payload)) poll(url, left - 1);
       } catch (err) { poll(url, left - 1); }
@@ -285,7 +277,8 @@ window.DoorstepBroadcast = (function () {
     button.disabled = true;
     button.querySelector("span").textContent = d.labelSending;
     try {
-      const payload = await request(d.newUrl, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+      const sent = await post(d.newUrl, body);
+      const payload = latest.get(sent.id) || sent;
       current = payload.id;
       root.dataset.broadcastId = payload.id;
       q("sent-text").textContent = payload.text;
@@ -328,7 +321,7 @@ window.DoorstepBroadcast = (function () {
     q("send").disabled = true;
     show();
     try {
-      options = await request(d.optionsUrl, { method: "GET" });
+      options = await getJSON(d.optionsUrl);
     } catch (err) {
       showError(d.labelLoadError);
       return;

@@ -282,8 +282,10 @@
         map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
         map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
       }
-      addVideoLayers(await video);
-      status.textContent = `${d.labelGrid} ${grids.features.length} · ${d.labelRoom} ${rooms.features.length} · ${d.labelUnit} ${units.features.length}`;
+      const cctv = await video;
+      addVideoLayers(cctv);
+      status.textContent = `${d.labelGrid} ${grids.features.length} · ${d.labelRoom} ${rooms.features.length} · ${d.labelUnit} ${units.features.length}`
+        + (cctv ? ` · ${d.labelCamera} ${cctv.cameras.features.length} · ${d.labelSpeaker} ${cctv.speakers.features.length}` : "");
       await refreshCount();
       await firstDraw;
       el.dataset.ready = "1";
@@ -328,7 +330,7 @@
   }
 
   async function loadVideo() {
-    if (!d.camerasUrl) return null;
+    if (!d.camerasUrl || !window.DoorstepAlarms) return null; // the page includes video/_broadcast.html
     try {
       const [cameras, speakers] = await Promise.all([getJSON(d.camerasUrl), getJSON(d.speakersUrl)]);
       return cameras.enabled ? { cameras, speakers } : null;
@@ -339,83 +341,61 @@
   }
 
   const videoUrl = (template, id) => template.replace("/0/", `/${id}/`);
+  const make = (tag, className, text) => window.DoorstepAlarms.el(tag, className, text); // alarm-common.js
 
-  function broadcastButton(speakers, extra) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "btn btn-sm btn-danger";
-    b.textContent = d.labelBroadcast;
-    b.dataset.testid = "map-broadcast";
-    b.addEventListener("click", () => window.DoorstepBroadcast && window.DoorstepBroadcast.open({ speakers, source: "map", ...extra }));
-    return b;
+  function link(className, href, text) {
+    const a = make("a", className, text);
+    a.href = href;
+    return a;
+  }
+
+  // The buttons under a camera's or a speaker's popup: its pages, and 广播喊话 to `speakers` when there are any.
+  function popupActions(links, speakers, extra) {
+    const actions = make("div", "d-flex gap-1 mt-2");
+    for (const [href, text] of links) actions.append(link("btn btn-sm", href, text));
+    if (mayBroadcast && speakers.length) {
+      const b = make("button", "btn btn-sm btn-danger", d.labelBroadcast);
+      b.type = "button";
+      b.dataset.testid = "map-broadcast";
+      b.addEventListener("click", () => window.DoorstepBroadcast && window.DoorstepBroadcast.open({ speakers, source: "map", ...extra }));
+      actions.append(b);
+    }
+    return actions;
+  }
+
+  function popup(box, lngLat, options) {
+    new maplibregl.Popup(options).setLngLat(lngLat).setDOMContent(box).addTo(map);
   }
 
   function cameraPopup(id, lngLat) {
     const p = cameraProps.get(id);
     if (!p) return;
-    const box = document.createElement("div");
-    box.className = "video-popup";
+    const box = make("div", "video-popup");
     box.dataset.testid = "camera-popup";
-    const title = document.createElement("strong");
-    title.textContent = p.name;
-    const state = document.createElement("span");
-    state.className = `badge ms-1 ${p.status === "offline" ? "bg-red-lt" : p.status === "online" ? "bg-green-lt" : "bg-secondary-lt"}`;
-    state.textContent = p.status_label;
-    const where = document.createElement("div");
-    where.className = "small text-secondary mb-1";
-    where.textContent = `${p.location} · ${p.hotspot_label}`;
-    const img = document.createElement("img");
+    const state = make("span", `badge ms-1 ${p.status === "offline" ? "bg-red-lt" : p.status === "online" ? "bg-green-lt" : "bg-secondary-lt"}`, p.status_label);
+    const img = make("img");
     img.alt = d.labelNoPicture;
     img.src = `${videoUrl(d.cameraSnapshotUrl, id)}?t=${Date.now()}`;
-    img.addEventListener("error", () => { img.replaceWith(Object.assign(document.createElement("div"), { className: "small text-secondary", textContent: d.labelNoPicture })); });
-    box.append(title, state, where, img);
+    img.addEventListener("error", () => img.replaceWith(make("div", "small text-secondary", d.labelNoPicture)));
+    box.append(make("strong", "", p.name), state, make("div", "small text-secondary mb-1", `${p.location} · ${p.hotspot_label}`), img);
     if (p.events > 0) {
-      const events = document.createElement("a");
-      events.className = "small text-danger fw-bold d-block mt-1";
-      events.href = `${d.eventsUrl}?camera=${id}&status=new`;
-      events.textContent = `${p.events} ${d.labelRecentEvents}`;
-      box.append(events);
+      box.append(link("small text-danger fw-bold d-block mt-1", `${d.eventsUrl}?camera=${id}&status=new`, `${p.events} ${d.labelRecentEvents}`));
     }
-    const actions = document.createElement("div");
-    actions.className = "d-flex gap-1 mt-2";
-    const detail = document.createElement("a");
-    detail.className = "btn btn-sm";
-    detail.href = videoUrl(d.cameraUrl, id);
-    detail.textContent = d.labelDetail;
-    const watch = document.createElement("a");
-    watch.className = "btn btn-sm";
-    watch.href = videoUrl(d.cameraWatchUrl, id);
-    watch.textContent = d.labelWatch;
-    actions.append(detail, watch);
-    if (mayBroadcast && p.speakers.length) actions.append(broadcastButton(p.speakers, { camera: id }));
-    box.append(actions);
-    new maplibregl.Popup({ maxWidth: "260px" }).setLngLat(lngLat).setDOMContent(box).addTo(map);
+    box.append(popupActions([[videoUrl(d.cameraUrl, id), d.labelDetail], [videoUrl(d.cameraWatchUrl, id), d.labelWatch]],
+      p.speakers, { camera: id }));
+    popup(box, lngLat, { maxWidth: "260px" });
   }
 
   function speakerPopup(id, lngLat) {
     const p = speakerProps.get(id);
     if (!p) return;
-    const box = document.createElement("div");
+    const box = make("div");
     box.dataset.testid = "speaker-popup";
-    const title = document.createElement("strong");
-    title.textContent = p.name + (p.active ? "" : `（${d.labelInactive}）`);
-    const where = document.createElement("div");
-    where.className = "small";
-    where.textContent = p.location;
-    const more = document.createElement("div");
-    more.className = "small text-secondary";
     const last = p.last_delivered === null ? d.labelNever : p.last_delivered ? d.labelDelivered : d.labelFailed;
-    more.textContent = `${p.zone ? d.labelZone + " " + p.zone + " · " : ""}${p.driver_label} · ${last}`;
-    const actions = document.createElement("div");
-    actions.className = "d-flex gap-1 mt-2";
-    const detail = document.createElement("a");
-    detail.className = "btn btn-sm";
-    detail.href = videoUrl(d.speakerUrl, id);
-    detail.textContent = d.labelDetail;
-    actions.append(detail);
-    if (mayBroadcast && p.active) actions.append(broadcastButton([id], {}));
-    box.append(title, where, more, actions);
-    new maplibregl.Popup().setLngLat(lngLat).setDOMContent(box).addTo(map);
+    box.append(make("strong", "", p.name + (p.active ? "" : `（${d.labelInactive}）`)), make("div", "small", p.location),
+      make("div", "small text-secondary", `${p.zone ? d.labelZone + " " + p.zone + " · " : ""}${p.driver_label} · ${last}`),
+      popupActions([[videoUrl(d.speakerUrl, id), d.labelDetail]], p.active ? [id] : [], {}));
+    popup(box, lngLat);
   }
 
   function showEvents(cameras, fresh) {
@@ -427,10 +407,9 @@
       seen.add(p.id);
       let marker = eventMarkers.get(p.id);
       if (!marker) {
-        const node = document.createElement("div");
-        node.className = "video-pulse";
+        const node = make("div", "video-pulse");
         node.dataset.testid = "event-marker";
-        node.append(document.createElement("span"));
+        node.append(make("span"));
         node.addEventListener("click", (e) => { e.stopPropagation(); cameraPopup(p.id, f.geometry.coordinates); });
         marker = new maplibregl.Marker({ element: node }).setLngLat(f.geometry.coordinates).addTo(map);
         eventMarkers.set(p.id, marker);

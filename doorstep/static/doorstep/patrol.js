@@ -1,16 +1,12 @@
 // Video patrol pages: the live viewer (MJPEG, falling back to a snapshot every 2 s), the ordered camera picker
 // of the tour form, and the patrol console — my due runs stepped through camera by camera (正常 / 异常 →
 // next camera), free patrol from the camera list, and the live motion events from /ws/video/ with the
-// broadcast dialog (broadcast.js: window.DoorstepBroadcast) for the speakers of a camera or an event.
+// broadcast dialog (broadcast.js: window.DoorstepBroadcast) for the speakers of a camera or an event. The tour
+// form and the console need alarm-common.js (window.DoorstepAlarms) loaded before this file.
 (function () {
   "use strict";
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
+  const el = (...args) => window.DoorstepAlarms.el(...args);
 
   function fill(template, values) {
     return template.replace(/%\((\w+)\)s/g, (_, key) => (values[key] ?? ""));
@@ -117,7 +113,7 @@
       return b;
     }
     for (const row of rows()) {
-      const check = el("input", "form-check-input stop-include me-2");
+      const check = el("input", "form-check-input stop-include me-2 mt-0 align-middle");
       check.type = "checkbox";
       check.title = L.include;
       check.setAttribute("aria-label", L.include);
@@ -207,6 +203,11 @@
     }
 
     // --- the viewer ---------------------------------------------------------------------------------
+    // Stacked columns (a phone, a tablet): the picture the user just chose is brought into view.
+    function reveal() {
+      if (window.matchMedia("(max-width: 1199.98px)").matches) $("viewer-card").scrollIntoView({ behavior: "smooth", block: "start" });
+    }
+
     function view(id, fallback) {
       const camera = cameraOf(id, fallback);
       if (!camera) return;
@@ -262,10 +263,11 @@
         line.append(dot, name);
         if (camera.status !== "online") line.append(el("span", "ms-auto small text-secondary", camera.status_label));
         item.append(line, el("div", "small text-secondary text-truncate", camera.location));
-        item.addEventListener("click", () => view(camera.id));
+        item.addEventListener("click", () => { view(camera.id); reveal(); });
         items.push(item);
       }
       cameraList.replaceChildren(...items);
+      $("cameras-empty").hidden = cameras.size > 0;
       const count = $("offline-count");
       count.hidden = !offline;
       count.textContent = `${offline} ${cameras.size ? "/ " + cameras.size : ""}`;
@@ -305,9 +307,10 @@
             const data = await A.post(url(U.start, run.id));
             replaceRun(data.run);
             activate(data.run);
+            reveal();
           }));
         } else if (run.status === "in_progress" && run.mine) {
-          if (!active || active.id !== run.id) actions.append(actionButton(L.resume, "btn-outline-primary", "run-resume", async () => activate(run)));
+          if (!active || active.id !== run.id) actions.append(actionButton(L.resume, "btn-outline-primary", "run-resume", async () => { activate(run); reveal(); }));
         } else if (run.status === "in_progress") {
           actions.append(el("span", "small text-secondary", fill(L.by_other, { name: run.by })));
         }
@@ -436,7 +439,7 @@
       const viewBtn = el("button", "btn btn-sm btn-outline-primary", L.view);
       viewBtn.type = "button";
       viewBtn.dataset.testid = "event-view";
-      viewBtn.addEventListener("click", () => view(p.camera.id, { ...p.camera, speakers: p.speakers }));
+      viewBtn.addEventListener("click", () => { view(p.camera.id, { ...p.camera, speakers: p.speakers }); reveal(); });
       actions.append(viewBtn);
       if (mayBroadcast && p.speakers && p.speakers.length) {
         const b = el("button", "btn btn-sm btn-warning", L.broadcast);

@@ -1,20 +1,13 @@
 // The video management pages: the camera form (groups and speakers of the chosen grid's station only), the
 // detection-zone editor on the camera's latest picture, and the live parts of the camera, event and broadcast
 // pages, fed by the shared /ws/video/ socket of broadcast.js (DoorstepBroadcast.onMessage). Each part starts
-// only when its element is on the page.
+// only when its element is on the page. Needs alarm-common.js (window.DoorstepAlarms) loaded before it.
 (function () {
   const live = window.DoorstepBroadcast;
   const CAMERA_BADGE = { online: "bg-green-lt", reconnecting: "bg-orange-lt", offline: "bg-red-lt", unknown: "bg-secondary-lt", disabled: "bg-dark-lt" };
   const EVENT_BADGE = { new: "bg-red-lt", confirmed: "bg-orange-lt", dismissed: "bg-secondary-lt" };
   const DELIVERY_BADGE = { pending: "bg-secondary-lt", sending: "bg-blue-lt", delivered: "bg-green-lt", failed: "bg-red-lt" };
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
-  function csrf() { return (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || ""; }
+  const { el, post } = window.DoorstepAlarms;
   function setBadge(node, cls, label, map) {
     if (!node) return;
     for (const c of Object.values(map)) node.classList.remove(c);
@@ -225,13 +218,7 @@
       if (draft) return;
       button.disabled = true;
       try {
-        const response = await fetch(d.zonesUrl, {
-          method: "POST", credentials: "same-origin",
-          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf() },
-          body: JSON.stringify({ zones }),
-        });
-        const data = await response.json().catch(() => ({}));
-        if (!response.ok) throw new Error(data.detail || `HTTP ${response.status}`);
+        const data = await post(d.zonesUrl, { zones });
         zones = data.zones.map((z) => ({ name: z.name, points: z.points }));
         dirty = false;
         selected = -1;

@@ -272,6 +272,32 @@ def test_the_patrol_console_gets_a_live_event_and_broadcasts_a_warning(server, c
     dialog.locator("[data-bs-dismiss=modal]").last.click()
     dialog.wait_for(state="hidden")
 
+    # Speakers that answer before the page has the answer to its POST (a fast speaker, a slow network): the
+    # socket's news comes first and the older state in the POST's answer must not hide it. Played by holding
+    # the answer back in the browser until the page has heard that every delivery is done.
+    page.evaluate(  # (ends in null: Playwright would call the unsubscribe function onMessage returns)
+        "window.heard = []; DoorstepBroadcast.onMessage((m) => m.type === 'broadcast'"
+        " && m.payload.deliveries.every((x) => x.status === 'delivered') && window.heard.push(m.payload.id)); null"
+    )
+
+    def answer_late(route):
+        response = route.fetch()
+        sent = response.json()
+        for delivery in sent["deliveries"]:
+            script(DELIVERED, delivery["id"])
+        page.wait_for_function(f"window.heard.includes({sent['id']})")
+        route.fulfill(response=response)
+
+    page.route("**/video/broadcasts/new/", answer_late)
+    card.locator("[data-testid=event-broadcast]").click()
+    dialog.locator("[data-testid=broadcast-presets] button", has_text="禁止攀爬").click()
+    dialog.locator("[data-testid=broadcast-send]").click()
+    dialog.locator("[data-testid=broadcast-deliveries] tr[data-status='delivered']").nth(1).wait_for()
+    assert dialog.locator("[data-testid=broadcast-deliveries] tr[data-status='pending']").count() == 0
+    page.unroute("**/video/broadcasts/new/")
+    dialog.locator("[data-bs-dismiss=modal]").last.click()
+    dialog.wait_for(state="hidden")
+
     # Camera B goes offline: red in the camera list.
     script(OFFLINE, server["cam_b"])
     offline = page.locator(f"[data-testid=camera][data-camera-id='{server['cam_b']}'].offline")

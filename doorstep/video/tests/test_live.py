@@ -182,6 +182,21 @@ def test_mjpeg_parts_can_be_read_directly(video, frame_dir):
     assert [jpegs_in(p) for p in parts] == [[JPEG_2], [JPEG_2]]
 
 
+def test_mjpeg_ends_when_the_picture_is_taken_away(video, frame_dir):
+    """The worker removes the picture of a camera it no longer reads: the stream must not show the last one
+    on (as a keepalive) as if it were live."""
+    write(video.cam_b.pk, JPEG_2)
+
+    async def take() -> list[bytes]:
+        parts = []
+        async for part in live.mjpeg_parts(video.cam_b.pk, poll=0.01, keepalive=0.02, max_seconds=1):
+            parts.append(part)
+            frames.remove(video.cam_b.pk)
+        return parts
+
+    assert [jpegs_in(p) for p in async_to_sync(take)()] == [[JPEG_2]]
+
+
 def test_mjpeg_matrix(video, world, frame_dir, fast):
     write(video.cam_a.pk, JPEG_1)
     url = reverse("video:camera_live", args=[video.cam_a.pk])
@@ -245,3 +260,61 @@ def test_a_client_going_away_ends_the_stream(video, world, frame_dir, fast, monk
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
     assert pictures[:2] == [JPEG_1, JPEG_1]
     assert took < 2 < live.MAX_SECONDS
+
+
+# --- the video WebSocket ---------------------------------------------------------------------------------------
+def video_socket(user, *, started_ago: float | None = None):
+    """A WebSocket to /ws/video/ through the real ASGI application, with a real session cookie (and the
+    login started `started_ago` seconds ago)."""
+    from channels.testing import WebsocketCommunicator
+
+    from doorstep.accounts.middleware import SESSION_STARTED
+
+    browser = Client()
+    browser.force_login(user)
+    if started_ago is not None:
+        session = browser.session
+        session[SESSION_STARTED] = time.time() - started_ago
+        session.save()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+    headers = [(b"host", b"testserver"), (b"origin", b"http://testserver"), (b"cookie", cookie)]
+    return WebsocketCommunicator(application, "/ws/video/", headers=headers)
+
+
+@pytest.fixture
+def in_memory_layer(settings):
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def test_an_open_patrol_console_is_closed_when_the_login_reaches_its_absolute_limit(
+    world, settings, in_memory_layer
+):
+    """As the alarm console's: the limit is set to end 0.3 s after connecting (a real, short timer)."""
+    settings.SESSION_ABSOLUTE_SECONDS = 5
+    ws = video_socket(world.dispatcher, started_ago=5 - 0.3)
+
+    async def body():
+        connected, _ = await ws.connect()
+        assert connected
+        assert (await ws.receive_json_from(timeout=2))["type"] == "hello"
+        assert (await ws.receive_json_from(timeout=5))["type"] == "session_expired"
+        assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+        await ws.disconnect()
+
+    async_to_sync(body)()
+
+
+def test_a_login_past_its_absolute_limit_gets_no_patrol_console(world, settings, in_memory_layer):
+    settings.SESSION_ABSOLUTE_SECONDS = 5
+    ws = video_socket(world.dispatcher, started_ago=6)
+
+    async def body():
+        connected, code = await ws.connect()
+        assert not connected and code == 4401
+
+    async_to_sync(body)()

@@ -80,6 +80,23 @@ def test_every_video_role_opens_the_pages(world, video, client_for):
         assert {url: client.get(url).status_code for url in PAGES} == {url: 200 for url in PAGES}, role
 
 
+def test_every_video_page_has_the_same_tabs_and_only_those_the_user_may_open(world, video, client_for):
+    def tabs(user, url):
+        return [name for _url, _icon, _label, name in client_for(user).get(url).context["tabs"]]
+
+    everything = [
+        "video:patrol", "video:tour_list", "video:run_list", "video:camera_list", "video:event_list",
+        "video:broadcast_list", "video:speaker_list", "video:group_list", "video:preset_list",
+    ]  # fmt: skip
+    for url in ("/video/cameras/", "/video/patrol/", "/video/tours/", "/video/tours/runs/", "/video/events/"):
+        assert tabs(world.dispatcher, url) == everything, url
+    # An administrator maintains video but patrols no tour: no 巡查台 tab (that page is a 404 for her).
+    assert tabs(world.admin, "/video/cameras/") == everything[1:]
+    assert client_for(world.admin).get("/video/patrol/").status_code == 404
+    html = client_for(world.dispatcher).get("/video/tours/runs/").content.decode()
+    assert 'class="nav-link active" href="/video/tours/runs/"' in html
+
+
 def test_the_anonymous_are_sent_to_sign_in(world, video):
     client = Client()
     for url in (
@@ -356,6 +373,8 @@ def test_the_director_registers_and_edits_a_speaker(world, video, client_for):
     speaker = Speaker.objects.get(code="SP-C")
     assert response.status_code == 302 and speaker.station_id == world.s1.pk and speaker.volume == 80
 
+    form = client.get(f"/video/speakers/{speaker.pk}/edit/")
+    assert form.status_code == 200 and "no-store" in form["Cache-Control"]  # an address may hold a password
     bad = client.post(f"/video/speakers/{speaker.pk}/edit/", {**data, "address": "doorstep/#"})
     assert bad.context["form"].errors["address"] == ["MQTT 主题不能含通配符 + 或 #"]
     dup = client.post(f"/video/speakers/{speaker.pk}/edit/", {**data, "code": "SP-A"})
@@ -565,6 +584,18 @@ def test_bad_broadcasts_are_400_with_a_detail(world, video, client_for, body, de
     assert not Broadcast.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [{"repeat": 2.7}, {"repeat": True}, {"repeat": [2]}, {"repeat": "2.5"}, {"zone": 5, "speakers": []},
+     {"source": ["map"]}, {"text": {"x": 1}}, {"preset": True}, {"camera": 1.0}],
+)  # fmt: skip
+def test_json_fields_of_the_wrong_type_are_refused_not_guessed(world, video, client_for, fields):
+    body = {"text": "注意", "speakers": [video.sp_a.pk], **fields}
+    response = post_json(client_for(world.director), "/video/broadcasts/new/", body)
+    assert response.status_code == 400 and response.json()["detail"]
+    assert not Broadcast.objects.exists()
+
+
 def test_broadcasts_outside_the_territory_or_without_the_right_are_refused(world, video, client_for):
     url = "/video/broadcasts/new/"
     outside = post_json(client_for(world.officer_a), url, {"text": "x", "speakers": [video.sp_b.pk]})
@@ -657,3 +688,38 @@ def test_a_failed_delivery_is_sent_again(world, video, client_for, settings):
     again = client_for(world.director).post(f"/video/deliveries/{ok.pk}/retry/", **JSON)
     assert again.status_code == 409 and again.json()["detail"] == "只有发送失败的音柱可以重发"
     assert BroadcastDelivery.objects.get(pk=ok.pk).status == DeliveryStatus.DELIVERED
+
+
+# --- query counts -------------------------------------------------------------------------------------------
+def grow(world, numbers: range) -> None:
+    """More cameras in grid A, each with its own speaker, group, motion event, broadcast and preset."""
+    for i in numbers:
+        speaker = services.save_speaker(
+            by=world.admin, grid=world.grid_a, code=f"SP-X{i}", name=f"音柱{i}", location="x", lng=118.605,
+            lat=24.905, driver="mqtt", address=f"doorstep/speakers/x{i}", zone=f"分区{i}",
+        )  # fmt: skip
+        group = services.save_group(by=world.admin, station_id=world.s1.pk, name=f"分组{i}")
+        camera = services.save_camera(
+            by=world.admin, grid=world.grid_a, code=f"CAM-X{i}", name=f"摄像机{i}", location="x", lng=118.605,
+            lat=24.905, stream_url="http://10.0.0.1/x", group=group, speakers=[speaker],
+        )  # fmt: skip
+        motion(camera)
+        services.send_broadcast(by=world.director, text="请勿聚集", speakers=[speaker])
+        services.save_preset(by=world.admin, title=f"警示{i}", text="请注意")
+
+
+@pytest.mark.parametrize(
+    ("url", "most"),
+    [("/video/events/", 10), ("/video/broadcasts/", 9), ("/video/speakers/", 9), ("/video/groups/", 9),
+     ("/video/presets/", 5), ("/video/broadcast-options.json", 8), ("/video/cameras/", 12)],
+)  # fmt: skip
+def test_lists_cost_the_same_for_many_rows(
+    world, video, client_for, django_assert_max_num_queries, url, most
+):
+    client = client_for(world.director)
+    grow(world, range(2))
+    client.get(url)
+    grow(world, range(2, 22))
+    with django_assert_max_num_queries(most):
+        response = client.get(url)
+    assert response.status_code == 200

@@ -3,11 +3,17 @@ which speakers), the delivery lease and its retries, and motion events reaching 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from doorstep.audit.models import AuditEntry
@@ -16,7 +22,7 @@ from doorstep.video import services
 from doorstep.video.choices import DeliveryStatus
 from doorstep.video.consumers import station_group
 from doorstep.video.detection import Detection
-from doorstep.video.models import BroadcastDelivery, MotionEvent
+from doorstep.video.models import BroadcastDelivery, Camera, MotionEvent, PatrolTour
 
 
 def camera_fields(**overrides):
@@ -49,6 +55,8 @@ def test_only_the_stations_director_or_an_admin_registers_cameras(world, video):
         ({"stream_url": "ftp://10.0.0.9/x"}, "rtsp://"),
         ({"stream_url": "rtsp://"}, "主机名"),
         ({"stream_url": "rtsp://a b/"}, "格式不正确"),
+        ({"stream_url": "rtsp://[::1/live"}, "格式不正确"),
+        ({"stream_url": "rtsp://10.0.0.9:99999/live"}, "格式不正确"),
         ({"lng": 200}, "坐标"),
         ({"code": "坏 编号"}, "编号"),
         ({"fps": 30}, "帧率"),
@@ -71,6 +79,31 @@ def test_a_duplicate_code_and_another_stations_speaker_are_refused(world, video)
 
 def test_the_stream_url_with_credentials_is_shown_without_them():
     assert services.public_stream_url("rtsp://admin:pa55@10.0.0.5:554/s1?x=1") == "rtsp://10.0.0.5:554/s1"
+
+
+def test_the_audit_keeps_the_stream_url_without_its_credentials_and_notes_that_they_changed(world, video):
+    camera = video.cam_a  # rtsp://user:secret@10.0.0.5:554/stream1
+    new_url = "rtsp://user:n3wpa55@10.0.0.5:554/stream1"
+    services.save_camera(by=world.director, camera=camera, grid=camera.grid, code="CAM-A", stream_url=new_url)
+    entries = AuditEntry.objects.filter(object_type="video.camera", object_id=str(camera.pk)).order_by("id")
+    logged = json.dumps([[e.before, e.after, e.note] for e in entries], ensure_ascii=False)
+    assert "secret" not in logged and "n3wpa55" not in logged
+    created, changed = entries
+    assert created.after["stream_url"] == "rtsp://10.0.0.5:554/stream1"
+    assert created.after["speakers"] == ["SP-A", "SP-A2"]
+    assert changed.note == "视频流账号或密码已更改"
+    assert Camera.objects.get(pk=camera.pk).stream_url == new_url  # the worker still has them
+
+
+def test_the_audit_of_a_tour_says_which_cameras_it_visits(world, video):
+    tour = video.tour
+    services.save_tour(
+        by=world.director, tour=tour, station_id=tour.station_id, name=tour.name, cameras=[video.cam_b],
+        start_time=tour.start_time, end_time=tour.end_time, interval_minutes=tour.interval_minutes,
+        assignee=world.dispatcher,
+    )  # fmt: skip
+    entry = AuditEntry.objects.filter(action="video.tour.saved", object_id=str(tour.pk)).get()
+    assert entry.before == {"cameras": ["CAM-A", "CAM-B"]} and entry.after == {"cameras": ["CAM-B"]}
 
 
 def test_zones_are_replaced_validated_and_audited(world, video):
@@ -190,20 +223,26 @@ def test_a_late_outcome_of_a_settled_delivery_changes_nothing(world, video):
 
 
 # --- motion events ----------------------------------------------------------------------------------------
-def test_a_motion_event_is_stored_with_its_picture_and_reaches_the_stations_consoles(
-    world, video, settings, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def s1_console(world, settings):
+    """What the consoles of station S1 hear: receive() the next message (within 2 s)."""
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(station_group(world.s1.pk), channel)
+    return lambda: async_to_sync(asyncio.wait_for)(layer.receive(channel), 2)
+
+
+def test_a_motion_event_is_stored_with_its_picture_and_reaches_the_stations_consoles(
+    world, video, s1_console, django_capture_on_commit_callbacks
+):
     at = timezone.now()
     detection = Detection("东门", at - dt.timedelta(seconds=1), at, 0.12, (0.1, 0.2, 0.3, 0.4))
     with django_capture_on_commit_callbacks(execute=True):
         event = services.record_motion(video.cam_a.pk, detection, b"\xff\xd8jpeg")
     stored = MotionEvent.objects.get(pk=event.pk)
     assert stored.grid_id == world.grid_a.pk and stored.snapshot.read() == b"\xff\xd8jpeg"
-    message = async_to_sync(layer.receive)(channel)
+    message = s1_console()
     assert message["type"] == "video.event"
     payload = message["payload"]
     assert payload["id"] == event.pk and payload["zone"] == "东门" and payload["grid"] == world.grid_a.pk
@@ -220,3 +259,51 @@ def test_handling_an_event_is_for_patrollers_of_its_grid(world, video):
     services.handle_event(event, status="dismissed", note="树影晃动", by=world.dispatcher)
     event.refresh_from_db()
     assert event.status == "dismissed" and event.handled_by == world.dispatcher and event.note == "树影晃动"
+
+
+# --- the tick ---------------------------------------------------------------------------------------------
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_tour_slots_are_the_stations_hours_whatever_zone_is_active():
+    tour = PatrolTour(start_time=dt.time(20), end_time=dt.time(6), interval_minutes=120, grace_minutes=15)
+    start = dt.datetime(2026, 11, 28, 12, tzinfo=SHANGHAI)
+    with timezone.override(ZoneInfo("UTC")):  # as a request of a user in another zone might activate
+        due = services.slots(tour, start, start + dt.timedelta(days=1))
+    assert due[0] == dt.datetime(2026, 11, 28, 20, tzinfo=SHANGHAI) and len(due) == 6
+
+
+def tours(world, video, n: int, first: int = 0) -> None:
+    for i in range(first, first + n):
+        services.save_tour(
+            by=world.admin, station_id=world.s1.pk, name=f"巡查{i}", cameras=[video.cam_a],
+            start_time=dt.time(20), end_time=dt.time(6), interval_minutes=120, duty_post="视频巡查岗",
+        )  # fmt: skip
+
+
+def test_the_tick_costs_the_same_three_queries_for_three_tours_or_thirty(world, video):
+    PatrolTour.objects.update(active=False)  # the fixture's tour: made at today's date
+    with time_machine.travel(dt.datetime(2026, 11, 28, 19, tzinfo=SHANGHAI), tick=False):
+        tours(world, video, 3)
+    evening = dt.datetime(2026, 11, 28, 20, 1, tzinfo=SHANGHAI)
+    assert services.plan_runs(evening) == 3
+    with CaptureQueriesContext(connection) as three:
+        assert services.plan_runs(evening + dt.timedelta(minutes=1)) == 0
+    with time_machine.travel(dt.datetime(2026, 11, 28, 19, tzinfo=SHANGHAI), tick=False):
+        tours(world, video, 27, first=3)
+    assert services.plan_runs(evening + dt.timedelta(minutes=2)) == 27
+    with CaptureQueriesContext(connection) as thirty:
+        assert services.plan_runs(evening + dt.timedelta(minutes=3)) == 0
+    assert len(three) == len(thirty) == 3
+
+
+def test_a_run_falling_due_reaches_the_stations_consoles(
+    world, video, s1_console, django_capture_on_commit_callbacks
+):
+    PatrolTour.objects.update(active=False)
+    with time_machine.travel(dt.datetime(2026, 11, 28, 19, tzinfo=SHANGHAI), tick=False):
+        tours(world, video, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.plan_runs(dt.datetime(2026, 11, 28, 20, 1, tzinfo=SHANGHAI)) == 1
+    message = s1_console()
+    assert message["type"] == "video.run" and message["payload"]["status"] == "due"

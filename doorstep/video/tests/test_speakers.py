@@ -12,6 +12,7 @@ import base64
 import contextlib
 import io
 import socket
+import threading
 import time
 import uuid
 import wave
@@ -266,6 +267,16 @@ def test_a_speaker_run_in_a_thread_serves_sync_code(mosquitto, topic):
     assert [body["id"] for body in speaker.messages] == [sent.delivery_id]
 
 
+def test_the_simulate_speaker_command_listens_on_the_speakers_broker(settings):
+    from django.core.management.base import CommandError
+
+    alarms, speakers = closed_port(), closed_port()  # nobody at either: the error names the one tried
+    settings.MQTT_URL = f"mqtt://127.0.0.1:{alarms}"  # the alarm receivers'
+    settings.VIDEO_MQTT_URL = f"mqtt://127.0.0.1:{speakers}"
+    with pytest.raises(CommandError, match=settings.VIDEO_MQTT_URL):
+        call_command("simulate_speaker", "--topic", "doorstep/speakers/sp-001", stdout=io.StringIO())
+
+
 def test_the_simulate_speaker_command_refuses_a_bad_topic():
     from django.core.management.base import CommandError
 
@@ -316,6 +327,73 @@ def test_a_slow_http_speaker_is_not_delivered_after_the_timeout():
         outcome = send_http(http_target(speaker.url), message(), timeout=0.5)
 
     assert outcome == Outcome(False, "无响应（0.5 秒）")
+
+
+class DawdlingSpeaker:
+    """A speaker that takes the POST, starts its answer, then sends one byte of it every 0.1 s for ever:
+    no socket timeout ever fires. Records when the driver let go of the connection."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/speak"
+        self.closed_at: float | None = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(300):
+                    conn.sendall(b"X")
+                    time.sleep(0.1)
+            except OSError:
+                self.closed_at = time.monotonic()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_dawdling_http_speaker_fails_at_the_timeout_and_is_let_go_at_once():
+    speaker = DawdlingSpeaker()
+    try:
+        outcome = send_http(http_target(speaker.url), message(), timeout=0.5)
+        answered = time.monotonic()
+        speaker.thread.join(5)
+    finally:
+        speaker.close()
+    assert outcome == Outcome(False, "无响应（0.5 秒）")
+    assert speaker.closed_at is not None and speaker.closed_at - answered < 1
+
+
+def test_an_http_speaker_at_an_ipv6_address_is_reached(monkeypatch):
+    try:
+        server = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    except OSError:
+        pytest.skip("!!! no IPv6 loopback here")
+    port = server.getsockname()[1]
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{"detail":"ok"}')
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        assert send_http(http_target(f"http://[::1]:{port}/speak"), message()) == Outcome(True, "ok")
+    finally:
+        server.close()
+
+
+def test_a_bad_broker_url_is_refused_without_repeating_its_password():
+    from doorstep.alarms.mqtt import BrokerAddress
+
+    with pytest.raises(ValueError) as refused:
+        BrokerAddress.parse("mqtt://videod:Pa55word@/")
+    assert "Pa55word" not in str(refused.value)
 
 
 # --- addresses and drivers ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.urls import reverse
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.video import frames, services
 from doorstep.video.choices import FindingResult, RunStatus
+from doorstep.video.detection import Detection
 from doorstep.video.models import PatrolTour, TourFinding, TourRun
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -290,6 +291,78 @@ def test_console_actions_outside_the_territory_are_404_and_others_403(due_run, w
     assert post_json(client_for(None), url).status_code == 302  # to the login page
 
 
+@pytest.mark.parametrize(
+    "body",
+    [{"result": "normal", "note": ["x"]}, {"result": ["normal"]}, {"result": "abnormal", "note": {"a": 1}},
+     {"result": "normal", "camera": True}, {"result": "normal", "camera": 1.0}, {"result": "normal", "camera": "9" * 20}],
+)  # fmt: skip
+def test_a_finding_of_the_wrong_json_types_is_refused(due_run, video, world, client_for, frame_dir, body):
+    client = client_for(world.dispatcher)
+    post_json(client, reverse("video:run_start", args=[due_run.pk]))
+    response = post_json(
+        client, reverse("video:run_finding", args=[due_run.pk]), {"camera": video.cam_a.pk, **body}
+    )
+    assert response.status_code == 400 and response.json()["detail"]
+    assert not TourFinding.objects.exists()
+
+
+def test_a_run_outside_the_territory_is_404_with_a_detail(due_run, world, client_for):
+    for name in ("run_start", "run_finding", "run_finish"):
+        response = post_json(client_for(world.director_s2), reverse(f"video:{name}", args=[due_run.pk]))
+        assert response.status_code == 404 and response.json()["detail"] == "巡查记录不存在或不在您的辖区"
+        big = post_json(client_for(world.dispatcher), f"/video/runs/{'9' * 20}/{name.removeprefix('run_')}/")
+        assert big.status_code == 404
+        assert (
+            client_for(world.dispatcher).get(reverse(f"video:{name}", args=[due_run.pk])).status_code == 405
+        )
+
+
+def test_the_consoles_events_offer_only_speakers_the_user_may_reach(video, world, client_for):
+    # Camera A (grid A) is also covered by the grid-B speaker: officer A, who sees grid A only, cannot use it.
+    services.save_camera(by=world.admin, camera=video.cam_a, grid=world.grid_a, code="CAM-A",
+                         speakers=[video.sp_a, video.sp_b])  # fmt: skip
+    event = services.record_motion(
+        video.cam_a.pk,
+        Detection(zone="东门", started_at=T0, detected_at=T0, area=0.05, bbox=(0.1, 0.2, 0.3, 0.4)),
+        None,
+    )
+
+    def speakers(user):
+        html = client_for(user).get(reverse("video:patrol")).content.decode()
+        state = json.loads(
+            html.split('<script id="patrol-state" type="application/json">')[1].split("</script>")[0]
+        )
+        return {e["id"]: e["speakers"] for e in state["events"]}[event.pk]
+
+    assert speakers(world.officer_a) == [video.sp_a.pk]
+    assert sorted(speakers(world.director)) == sorted([video.sp_a.pk, video.sp_b.pk])
+
+
+def test_the_console_and_its_state_cost_the_same_for_many_tours(
+    video, world, client_for, django_assert_max_num_queries
+):
+    def tours(numbers):
+        for i in numbers:
+            camera = services.save_camera(
+                by=world.admin, grid=world.grid_a, code=f"CAM-X{i}", name=f"摄像机{i}", location="x", lng=118.605,
+                lat=24.905, stream_url="http://10.0.0.1/x", speakers=[video.sp_a],
+            )  # fmt: skip
+            services.save_tour(
+                by=world.admin, station_id=world.s1.pk, name=f"巡查{i}", cameras=[camera, video.cam_a],
+                start_time=dt.time(0), end_time=dt.time(0), interval_minutes=60, assignee=world.dispatcher,
+            )  # fmt: skip
+        services.plan_runs(at(28, 19, 0, 30))
+
+    client = client_for(world.dispatcher)
+    tours(range(2))
+    for url in ("video:patrol", "video:patrol_state", "video:tour_list"):
+        client.get(reverse(url))
+    tours(range(2, 22))
+    for url, most in (("video:patrol", 14), ("video:patrol_state", 12), ("video:tour_list", 8)):
+        with django_assert_max_num_queries(most):
+            assert client.get(reverse(url)).status_code == 200
+
+
 def test_console_state_lists_due_runs_and_todays_remaining_slots(due_run, world, client_for):
     state = client_for(world.dispatcher).get(reverse("video:patrol_state")).json()
     assert [r["id"] for r in state["runs"]] == [due_run.pk]
@@ -383,6 +456,8 @@ def test_the_tour_form_explains_in_chinese(video, world, client_for):
     assert_error(client.post(url, form_data(video, name="夜间巡查")), "本所已有名为“夜间巡查”的巡查计划")
     assert_error(client.post(url, form_data(video, start_time="25:00")), "输入一个有效的时间")
     assert_error(client.post(url, form_data(video, **{f"stop_{video.cam_a.pk}": "x"})), "顺序须是正整数")
+    same = form_data(video, **{f"stop_{video.cam_a.pk}": "1", f"stop_{video.cam_b.pk}": "1"})
+    assert_error(client.post(url, same), "”的顺序都是 1，请填写不同的数字")
     assert not PatrolTour.objects.filter(name="白天巡查").exists()
 
 

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--mqtt-url",
             default=None,
-            help=f"MQTT 代理地址（默认 DOORSTEP_MQTT_URL，未设置则 {DEFAULT_MQTT_URL}）",
+            help=f"MQTT 代理地址（默认音柱所用的 DOORSTEP_VIDEO_MQTT_URL，未设置则 {DEFAULT_MQTT_URL}）",
         )
         parser.add_argument("--no-ack", action="store_true", help="收到后不回复确认（模拟离线或故障）")
         parser.add_argument("--status", default="played", choices=STATUSES, help="回复的状态（默认 played）")
@@ -40,7 +40,8 @@ class Command(BaseCommand):
             topic = validate_address("mqtt", topic)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        url = mqtt_url or getattr(settings, "MQTT_URL", "") or DEFAULT_MQTT_URL
+        # The broker the video worker sends broadcasts through (which may not be the alarm receivers' one).
+        url = mqtt_url or settings.VIDEO_MQTT_URL or DEFAULT_MQTT_URL
         try:
             speaker = SimulatedMqttSpeaker(
                 topic, url=url, ack=not no_ack, status=status, delay=max(delay, 0.0), on_message=self._played

@@ -23,7 +23,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--group", default=None, help="只读取这个分组的摄像机（每组一个 videod）")
+        parser.add_argument(
+            "--group",
+            default=None,
+            help="只读取这个分组的摄像机（每组一个 videod）：分组编号，或分组名称（各派出所同名的分组都算）",
+        )
         parser.add_argument("--no-cameras", action="store_true", help="不读取摄像机（只发送广播）")
         parser.add_argument("--no-sender", action="store_true", help="不发送广播（只读取摄像机）")
         parser.add_argument(
