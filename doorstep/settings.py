@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "doorstep.maps",
     "doorstep.alarms",
     "doorstep.video",
+    "doorstep.duty",
+    "doorstep.desk",
     "doorstep.registry",
 ]
 

@@ -54,6 +54,8 @@ urlpatterns = [
     path("map/", include("doorstep.maps.urls")),
     path("alarms/", include("doorstep.alarms.urls")),
     path("video/", include("doorstep.video.urls")),
+    path("duty/", include("doorstep.duty.urls")),
+    path("desk/", include("doorstep.desk.urls")),
     path("registry/", include("doorstep.registry.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -9,6 +9,7 @@ from doorstep.accounts.choices import Role
 from doorstep.alarms import devices as alarm_devices
 from doorstep.alarms import stats as alarm_stats
 from doorstep.alarms.services import CONSOLE_ROLES
+from doorstep.desk import selectors as desk_selectors
 from doorstep.video import access as video_access
 
 AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
@@ -41,6 +42,9 @@ def navigation(request):
         items.append(("alarms:mine", "run", _("我的出警")))
     if user.role in VISIT_ROLES:
         items.append(("registry:todo", "list-check", _("走访待办")))
+    items.append(("duty:board", "building-broadcast-tower", _("警务室值守")))
+    if desk_selectors.may_view(user):
+        items.append(("desk:index", "clipboard-list", _("服务台")))
     if video_access.may_patrol(user):  # the console links to cameras, events, tours and broadcasts by tabs
         items.append(("video:patrol", "video", _("视频巡查")))
     elif video_access.may_view(user):

@@ -130,6 +130,8 @@ class PoliceRoom(TimeStampedModel):
     public_phone = models.CharField(_("公开工作电话"), max_length=20)
     hours = models.CharField(_("开放时间"), max_length=60, default="24小时")
     open_24h = models.BooleanField(_("24小时开放"), default=True)
+    # Radius of the clock-in geofence around (lng, lat); duty.rules adds an allowance for GPS accuracy.
+    geofence_m = models.PositiveIntegerField(_("签到范围（米）"), default=100)
 
     class Meta:
         verbose_name = _("警务室")

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from doorstep.alarms.daemon import Alarmd
+from doorstep.core.periodic import Ticker
 from doorstep.video.daemon import Videod
 
 
@@ -79,7 +80,9 @@ class Command(BaseCommand):
         # raises the signal again: they must only ask for the stop, so that alarmd is stopped cleanly below.
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         alarmd = videod = demo_speaker = None
+        ticker = Ticker()
         try:
+            await ticker.start()  # the periodic jobs (`doorstep tick`), every minute
             if with_alarmd:
                 alarmd = Alarmd()
                 await alarmd.start(strict=False)  # a taken DC-09 port is reported; the web serves on
@@ -94,6 +97,7 @@ class Command(BaseCommand):
                 await videod.start()
             await server.serve()
         finally:
+            await ticker.stop()
             if videod is not None:
                 await videod.stop()
             if demo_speaker is not None:

@@ -6,6 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from doorstep.alarms import seed as alarms_seed
+from doorstep.desk import inspection_seed
+from doorstep.desk import seed as desk_seed
+from doorstep.duty import seed as duty_seed
+from doorstep.duty import training_seed
 from doorstep.org import seed as org_seed
 from doorstep.registry import seed as registry_seed
 from doorstep.video import seed as video_seed
@@ -44,6 +48,22 @@ class Command(BaseCommand):
         self.stdout.write(
             f"视频巡查{'已生成' if video.created else '已存在，未重复生成'}：摄像机 {video.cameras}，"
             f"广播音柱 {video.speakers}（演示视频在 var/video/demo/，音柱为模拟音柱）。"
+        )
+        desk = desk_seed.seed(seed)
+        self.stdout.write(
+            f"警务室服务台{'已生成' if desk.created else '已存在，未重复生成'}：受理事项 {desk.intakes}。"
+        )
+        inspections = inspection_seed.seed(seed)
+        self.stdout.write(
+            f"五统一检查{'已生成' if inspections.created else '已存在，未重复生成'}：检查 {inspections.inspections}，"
+            f"未完成整改 {inspections.open_tasks}。"
+        )
+        duty = duty_seed.seed(seed)
+        self.stdout.write(f"警务室值守排班：新增班次 {duty['shifts']}，签到 {duty['clock_ins']}。")
+        training = training_seed.seed(seed)
+        self.stdout.write(
+            f"培训：新增课程 {training['courses']}，报名 {training['enrolments']}，考勤 {training['attendance']}，"
+            f"考核 {training['assessments']}。"
         )
         self.stdout.write(f"演示账号（密码均为 {org_seed.DEMO_PASSWORD}）：")
         for role, username, description in result.logins:

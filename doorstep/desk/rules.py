@@ -1,0 +1,83 @@
+"""Pure rules of the service desk: due times, receipt numbers and case numbers.
+
+Due times: a limit in working days counts Monday–Friday only, starting the day after receipt, and ends at
+the end (23:59:59 local) of the last counted day; public holidays and adjusted weekends (调休) are NOT
+taken into account yet (a working-day calendar belongs to the mediation rota of #8 and will be shared).
+A limit in hours is calendar hours from receipt. 即办 items are due at the end of the day of receipt.
+
+Receipt numbers (回执号): `RRRRR-YYMMDD-XXXXXC`: the room's code (last five digits of its community
+code), the local date, five random characters from a 31-letter alphabet without look-alikes (drawn with
+`secrets`, so one resident's number says nothing about the next one's: 31⁵ ≈ 2.9·10⁷ per room per day)
+and a check character over the whole, so a mistyped number is refused rather than finding someone else's.
+
+Case numbers (案件编号): `<station short name><year>第<5-digit sequence>号`, e.g. `城东所2026第00012号`; the
+sequence restarts at 1 every calendar year in each station.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.utils import timezone
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud over a counter
+RANDOM_LEN = 5
+END_OF_DAY = dt.time(23, 59, 59)
+
+
+def add_working_days(day: dt.date, n: int) -> dt.date:
+    """The n-th working day (Mon–Fri) after `day` (n = 0: `day` itself)."""
+    while n > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+def due_at(start: dt.datetime, *, limit: int, unit: str, instant: bool = False) -> dt.datetime:
+    """When an item received (or restarted) at `start` must be finished."""
+    local = timezone.localtime(start)
+    if instant:
+        return timezone.make_aware(dt.datetime.combine(local.date(), END_OF_DAY))
+    if unit == "hours":
+        return start + dt.timedelta(hours=limit)
+    last = add_working_days(local.date(), limit)
+    return timezone.make_aware(dt.datetime.combine(last, END_OF_DAY))
+
+
+def room_code(community_code: str) -> str:
+    return community_code[-5:].rjust(5, "0")
+
+
+def _check(body: str) -> str:
+    total = sum(
+        (i + 1) * ALPHABET.index(c) if c in ALPHABET else (i + 1) * int(c) for i, c in enumerate(body)
+    )
+    return ALPHABET[total % len(ALPHABET)]
+
+
+def new_receipt_no(community_code: str, when: dt.datetime) -> str:
+    random_part = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LEN))
+    body = f"{room_code(community_code)}{timezone.localtime(when):%y%m%d}{random_part}"
+    return f"{body[:5]}-{body[5:11]}-{body[11:]}{_check(body)}"
+
+
+def normalise_receipt_no(value: str) -> str | None:
+    """A typed receipt number in its stored form, or None when it cannot be one (wrong shape or check)."""
+    text = "".join(value.split()).replace("-", "").replace("－", "").upper()
+    if len(text) != 11 + RANDOM_LEN + 1 or not text[:11].isascii() or not text[:11].isdigit():
+        return None
+    if any(c not in ALPHABET for c in text[11:]):
+        return None
+    if _check(text[:-1]) != text[-1]:
+        return None
+    return f"{text[:5]}-{text[5:11]}-{text[11:]}"
+
+
+def station_short_name(name: str) -> str:
+    return name.replace("派出所", "所") if name.endswith("派出所") else name
+
+
+def case_number(station_name: str, year: int, seq: int) -> str:
+    return f"{station_short_name(station_name)}{year}第{seq:05d}号"

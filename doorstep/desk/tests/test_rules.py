@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from doorstep.desk import rules
+
+TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def test_working_days_skip_the_weekend():
+    friday = dt.date(2026, 11, 27)
+    assert rules.add_working_days(friday, 1) == dt.date(2026, 11, 30)  # Monday
+    assert rules.add_working_days(friday, 3) == dt.date(2026, 12, 2)
+    saturday = dt.date(2026, 11, 28)
+    assert rules.add_working_days(saturday, 1) == dt.date(2026, 11, 30)
+
+
+def test_due_time_in_working_days_ends_the_last_day(settings):
+    received = dt.datetime(2026, 11, 27, 16, 0, tzinfo=TZ)  # a Friday afternoon
+    due = rules.due_at(received, limit=3, unit="working_days")
+    assert due.astimezone(TZ) == dt.datetime(2026, 12, 2, 23, 59, 59, tzinfo=TZ)
+
+
+def test_due_time_in_hours_and_instant():
+    received = dt.datetime(2026, 11, 27, 16, 0, tzinfo=TZ)
+    assert rules.due_at(received, limit=48, unit="hours") == received + dt.timedelta(hours=48)
+    assert rules.due_at(received, limit=0, unit="working_days", instant=True).astimezone(TZ) == dt.datetime(
+        2026, 11, 27, 23, 59, 59, tzinfo=TZ
+    )
+
+
+def test_receipt_numbers_have_the_room_date_and_a_check_character():
+    when = dt.datetime(2026, 11, 28, 9, 0, tzinfo=TZ)
+    number = rules.new_receipt_no("35050301001", when)
+    assert number.startswith("01001-261128-")
+    assert rules.normalise_receipt_no(number) == number
+    assert rules.normalise_receipt_no(number.lower().replace("-", " ")) == number
+    # One changed character is caught by the check character.
+    last = number[-2]
+    other = next(c for c in rules.ALPHABET if c != last)
+    assert rules.normalise_receipt_no(number[:-2] + other + number[-1]) is None
+    assert rules.normalise_receipt_no("not a number") is None
+    assert rules.normalise_receipt_no("０１００１-261128-AAAAAA") is None
+
+
+def test_receipt_numbers_are_not_a_sequence():
+    when = dt.datetime(2026, 11, 28, 9, 0, tzinfo=TZ)
+    numbers = [rules.new_receipt_no("35050301001", when) for _ in range(200)]
+    assert len(set(numbers)) == 200
+    tails = [n[13:18] for n in numbers]
+    # Neighbouring numbers share nothing predictable: no run of consecutive values.
+    assert sum(1 for a, b in zip(tails, tails[1:], strict=False) if a < b) not in (0, len(tails) - 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "year", "seq", "expected"),
+    [("城东派出所", 2026, 12, "城东所2026第00012号"), ("特警大队", 2027, 1, "特警大队2027第00001号")],
+)
+def test_case_number_format(name, year, seq, expected):
+    assert rules.case_number(name, year, seq) == expected
