@@ -197,7 +197,7 @@ def _position(lng: Any, lat: Any, accuracy: Any) -> tuple[float, float, float]:
 
 
 def _audit_refusal(by: Any, room: PoliceRoom, staff: Staff, data: dict[str, Any], note: str) -> None:
-    log.warning("duty clock-in refused: room=%s staff=%s %s", room.pk, staff.pk, data)
+    log.warning("duty clock-in refused: room=%s staff=%s (position in the audit log only)", room.pk, staff.pk)
     with transaction.atomic():
         record_change(by, "duty.clock_in_refused", room, after={"staff": staff.pk, **data}, note=note)
 
