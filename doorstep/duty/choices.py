@@ -44,3 +44,17 @@ class AssessmentGroup(models.TextChoices):
 class AssessmentResult(models.TextChoices):
     PASS = "pass", _("合格")
     FAIL = "fail", _("不合格")
+
+
+class StationDutyKind(models.TextChoices):
+    """派出所值班备勤的班次类别."""
+
+    DUTY = "duty", _("值班")
+    STANDBY = "standby", _("备勤")
+    DISPATCH = "dispatch", _("110接处警")
+
+
+class SwapStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("已驳回")

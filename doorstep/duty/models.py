@@ -14,6 +14,8 @@ from doorstep.duty.choices import (
     AssessmentResult,
     AttendanceMark,
     CourseForm,
+    StationDutyKind,
+    SwapStatus,
 )
 from doorstep.org.models import PoliceRoom, Staff, Station, SubBureau
 
@@ -311,3 +313,159 @@ class AssessmentScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} {self.score if self.score is not None else self.passed}"
+
+
+# --- station duty (值班备勤, 110接处警) ---------------------------------------------------------------------
+class StationShift(TimeStampedModel):
+    """所值班班次: one daily shift of a station's duty (值班/备勤/110接处警), its times and minimum staffing."""
+
+    TERRITORY = ("station", "station_id")
+
+    station = models.ForeignKey(Station, models.PROTECT, related_name="duty_shifts", verbose_name=_("派出所"))
+    kind = models.CharField(_("类别"), max_length=10, choices=StationDutyKind.choices)
+    name = models.CharField(_("班次名称"), max_length=20)
+    # Ends at or before it starts: the shift crosses midnight (20:00–08:00).
+    starts = models.TimeField(_("开始时刻"))
+    ends = models.TimeField(_("结束时刻"))
+    min_staff = models.PositiveSmallIntegerField(_("最低在岗人数"), default=1)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("所值班班次")
+        verbose_name_plural = _("所值班班次")
+        ordering = ["station", "kind", "starts", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "kind", "starts"], name="duty_one_station_shift_per_start"
+            ),
+            models.CheckConstraint(condition=~Q(starts=F("ends")), name="duty_station_shift_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}·{self.name}（{self.starts:%H:%M}–{self.ends:%H:%M}）"
+
+
+class DutyException(TimeStampedModel):
+    """社区民警值班例外: the director's approval that a community officer may stand daytime 值班/110 duty."""
+
+    TERRITORY = ("station", "station_id")
+
+    station = models.ForeignKey(Station, models.PROTECT, related_name="+", verbose_name=_("派出所"))
+    staff = models.ForeignKey(Staff, models.PROTECT, related_name="duty_exceptions", verbose_name=_("人员"))
+    # Empty: any shift of the station in the date range.
+    shift = models.ForeignKey(
+        StationShift, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("班次")
+    )
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+    reason = models.CharField(_("例外理由"), max_length=300)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("批准人"),
+    )
+    approved_at = models.DateTimeField(_("批准时间"))
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("值班例外")
+        verbose_name_plural = _("值班例外")
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="duty_exception_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff.name} {self.starts_on}–{self.ends_on}"
+
+
+class DutyAssignment(TimeStampedModel):
+    """所值班排班: one person on one station shift on one day; 例外 when a director's exception allowed it."""
+
+    TERRITORY = ("station", "shift__station_id")
+
+    shift = models.ForeignKey(
+        StationShift, models.PROTECT, related_name="assignments", verbose_name=_("班次")
+    )
+    staff = models.ForeignKey(Staff, models.PROTECT, related_name="duty_assignments", verbose_name=_("人员"))
+    day = models.DateField(_("日期"))
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    exception = models.ForeignKey(
+        DutyException,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assignments",
+        verbose_name=_("例外"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("排班人"),
+    )
+
+    class Meta:
+        verbose_name = _("所值班排班")
+        verbose_name_plural = _("所值班排班")
+        ordering = ["starts_at", "shift_id", "id"]
+        indexes = [models.Index(fields=["staff", "starts_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shift", "day", "staff"], name="duty_one_assignment_per_shift_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="duty_assignment_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.shift} {self.staff.name}"
+
+
+class SwapRequest(TimeStampedModel):
+    """换班申请: swap one person's station shift with a colleague's; the director approves or rejects."""
+
+    TERRITORY = ("station", "mine__shift__station_id")
+
+    mine = models.ForeignKey(DutyAssignment, models.CASCADE, related_name="+", verbose_name=_("本人班次"))
+    theirs = models.ForeignKey(DutyAssignment, models.CASCADE, related_name="+", verbose_name=_("对方班次"))
+    reason = models.CharField(_("换班理由"), max_length=300)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=SwapStatus.choices, default=SwapStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("申请人"),
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("审批人"),
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = models.CharField(_("审批意见"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("换班申请")
+        verbose_name_plural = _("换班申请")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(mine=F("theirs")), name="duty_swap_two_shifts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mine} ⇄ {self.theirs}"

@@ -39,6 +39,8 @@ TABS = (
     ("duty:gaps", "calendar-exclamation", gettext_lazy("排班缺口")),
     ("duty:clock", "map-pin-check", gettext_lazy("值守签到")),
     ("duty:training_courses", "school", gettext_lazy("培训")),
+    ("duty:field_report", "walk", gettext_lazy("下沉社区")),
+    ("duty:station_index", "calendar-user", gettext_lazy("所值班备勤")),
 )
 TAB_OF = {
     "duty:roster": "duty:board",
@@ -57,6 +59,10 @@ TAB_OF = {
             "station",
             "items",
         )
+    },
+    **{
+        f"duty:station_{name}": "duty:station_index"
+        for name in ("week", "shifts", "exceptions", "swaps", "swap_new")
     },
 }
 GAP_DAYS = 7

@@ -1,4 +1,6 @@
-from doorstep.duty import pages, training_pages
+from doorstep.duty import field_pages, pages, station_pages, training_pages
 
 app_name = "duty"
-urlpatterns = pages.urlpatterns + training_pages.urlpatterns
+urlpatterns = (
+    pages.urlpatterns + training_pages.urlpatterns + field_pages.urlpatterns + station_pages.urlpatterns
+)

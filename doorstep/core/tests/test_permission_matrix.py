@@ -389,6 +389,22 @@ PAGES: dict[str, tuple[str, Url]] = {
     "duty:training_person": ("get", lambda m: f"/duty/training/people/{m.pk('staff', 'staff_a')}/"),
     "duty:training_station": ("get", lambda m: f"/duty/training/stations/{m.pk('stations', 'S1')}/"),
     "duty:training_items": ("get", lambda m: "/duty/training/items/"),
+    # Field days: territory rows in duty/tests/test_field_days.py (director: S1 officers; S2 director: 404).
+    "duty:field_report": ("get", lambda m: "/duty/field-days/"),
+    "duty:field_mine": ("get", lambda m: "/duty/field-days/mine/"),
+    "duty:field_week": ("get", lambda m: "/duty/field-days/staff/1/"),
+    # Station duty rosters: territory rows in duty/tests/test_station_duty.py.
+    "duty:station_index": ("get", lambda m: "/duty/station/"),
+    "duty:station_week": ("get", lambda m: f"/duty/station/{m.pk('stations', 'S1')}/week/"),
+    "duty:station_assign": ("post", lambda m: f"/duty/station/{m.pk('stations', 'S1')}/assign/"),
+    "duty:station_copy_week": ("post", lambda m: f"/duty/station/{m.pk('stations', 'S1')}/copy-week/"),
+    "duty:station_shifts": ("get", lambda m: f"/duty/station/{m.pk('stations', 'S1')}/shifts/"),
+    "duty:station_exceptions": ("get", lambda m: f"/duty/station/{m.pk('stations', 'S1')}/exceptions/"),
+    "duty:station_swaps": ("get", lambda m: f"/duty/station/{m.pk('stations', 'S1')}/swaps/"),
+    "duty:station_unassign": ("post", lambda m: "/duty/station/assignments/1/delete/"),
+    "duty:station_swap_new": ("get", lambda m: "/duty/station/assignments/1/swap/"),
+    "duty:station_exception_revoke": ("post", lambda m: "/duty/station/exceptions/1/revoke/"),
+    "duty:station_swap_decide": ("post", lambda m: "/duty/station/swaps/1/decide/"),
     # Police-room service desk: territory rows in desk/tests/test_views.py.
     "desk:index": ("get", lambda m: "/desk/"),
     "desk:room": ("get", lambda m: "/desk/rooms/1/"),

@@ -9,7 +9,7 @@ from doorstep.alarms import seed as alarms_seed
 from doorstep.desk import inspection_seed
 from doorstep.desk import seed as desk_seed
 from doorstep.duty import seed as duty_seed
-from doorstep.duty import training_seed
+from doorstep.duty import station_seed, training_seed
 from doorstep.org import seed as org_seed
 from doorstep.registry import seed as registry_seed
 from doorstep.video import seed as video_seed
@@ -60,6 +60,11 @@ class Command(BaseCommand):
         )
         duty = duty_seed.seed(seed)
         self.stdout.write(f"警务室值守排班：新增班次 {duty['shifts']}，签到 {duty['clock_ins']}。")
+        station_duty = station_seed.seed(seed)
+        self.stdout.write(
+            f"所值班备勤：新增排班 {station_duty['assignments']}，例外审批 {station_duty['exceptions']}，"
+            f"待审换班 {station_duty['swaps']}。"
+        )
         training = training_seed.seed(seed)
         self.stdout.write(
             f"培训：新增课程 {training['courses']}，报名 {training['enrolments']}，考勤 {training['attendance']}，"
