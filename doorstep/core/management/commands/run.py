@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import signal
 
 import uvicorn
@@ -109,10 +110,15 @@ class Command(BaseCommand):
 
 
 def start_demo_speaker(port: int):
-    """`make demo`: the demo's speakers are simulated, answering at http://127.0.0.1:<port>/<code>."""
+    """`make demo`: the demo's speakers are simulated, answering at http://127.0.0.1:<port>/<code>. A taken
+    port (a second demo) is reported and the platform serves on: its broadcasts then show 发送失败."""
     from doorstep.video.simulator import SimulatedHttpSpeaker
 
-    speaker = SimulatedHttpSpeaker(port=port)
+    try:
+        speaker = SimulatedHttpSpeaker(port=port)
+    except OSError as exc:
+        logging.getLogger("doorstep.videod").warning("演示音柱未启动（端口 %s：%s）", port, exc.strerror)
+        return None
     speaker.start()
     return speaker
 
