@@ -86,6 +86,8 @@ def field_mine(request):
 def field_week(request, pk: int):
     user = request.user
     monday = _week(request)
+    if pk >= 2**63:  # beyond any 64-bit key: SQLite would refuse the number itself
+        raise Http404
     result = field_days.week_for(user, pk, monday)
     if result is None:
         raise Http404

@@ -610,6 +610,17 @@ def test_unknown_ids_are_404_for_everyone(m, route, url, user):
     assert AuditEntry.objects.count() == audit_before
 
 
+HUGE_ID = "99999999999999999999"  # 20 digits: more than any 64-bit key (SQLite refuses the number itself)
+
+
+@pytest.mark.parametrize(("route", "url"), WITH_ID, ids=[name for name, _ in WITH_ID])
+def test_ids_beyond_64_bits_are_never_a_500(m, route, url):
+    url = url.replace(UNKNOWN_ID, HUGE_ID)
+    client = api_client(m, "leader") if url.startswith("/api/") else page_client(m, "leader")
+    for method in ("get", "post"):
+        assert getattr(client, method)(url).status_code < 500, (method, url)
+
+
 # --- anonymous ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("route", sorted(PAGES))
 def test_anonymous_is_sent_to_login_from_every_page(m, route):
