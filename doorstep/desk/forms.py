@@ -222,6 +222,9 @@ class AssignForm(StyledForm):
         error_messages={**REQUIRED, "invalid_choice": _("承办人须为本所在职人员")},
     )
     note = NoteForm.base_fields["note"]
+    exception_reason = forms.CharField(
+        label=_("例外理由（所长批准社区民警承办网格以外的案件时填写）"), max_length=200, required=False
+    )
 
     def __init__(self, *args: Any, owners, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

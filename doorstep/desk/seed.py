@@ -123,7 +123,11 @@ def _one(rng: random.Random, room: PoliceRoom, actor, types, *, overdue: bool) -
     else:
         what, other = rng.choice(DISPUTES)
         intake = services.create_intake(kind=IntakeKind.DISPUTE, summary=what, other_party=other, **common)
-    owners = list(selectors.owners_for(room.community.station_id).filter(kind__in=["police", "auxiliary"]))
+    owners = [  # a community officer takes no case outside their grid (services.outside_officers_grids)
+        staff
+        for staff in selectors.owners_for(room.community.station_id).filter(kind__in=["police", "auxiliary"])
+        if not services.outside_officers_grids(intake, staff)
+    ]
     if owners and rng.random() < 0.7:
         intake = services.assign(intake, rng.choice(owners), by=actor)
     if overdue:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.ids import citizen_id_error
@@ -23,7 +24,8 @@ from doorstep.core.masking import mask_citizen_id, mask_phone
 from doorstep.desk import rules, selectors
 from doorstep.desk.choices import CLOSED, IntakeKind, IntakeStatus, LimitUnit
 from doorstep.desk.models import BusinessType, Intake, IntakeStep
-from doorstep.org.models import PoliceRoom, Staff, Station
+from doorstep.org.choices import Position
+from doorstep.org.models import GridAssignment, PoliceRoom, Staff, Station
 from doorstep.org.territory import Territory
 from doorstep.registry.models import Person
 
@@ -379,18 +381,59 @@ def supply_documents(intake: Intake, received: Iterable[str], *, by: Any, note: 
     return intake
 
 
-def assign(intake: Intake, owner: Staff, *, by: Any, note: str = "") -> Intake:
-    """指定承办人: only staff of the item's own station."""
+def outside_officers_grids(intake: Intake, owner: Staff) -> bool:
+    """A community officer (a current 社区民警 grid post) given a case (警情/案件) taken at the police room of a
+    community none of their grids belongs to: the issue's "cases outside their grid" (a case is placed by
+    the room where it was reported). Officers without a grid post, and other kinds of item, are not concerned."""
+    if intake.kind != IntakeKind.CASE:
+        return False
+    posts = GridAssignment.objects.current().filter(staff=owner, position=Position.OFFICER)
+    if not posts.exists():
+        return False
+    return not posts.filter(grid__community_id=intake.room.community_id).exists()
+
+
+def assign(intake: Intake, owner: Staff, *, by: Any, note: str = "", exception_reason: str = "") -> Intake:
+    """指定承办人: only staff of the item's own station. A community officer is not given a case outside their
+    grid (their time belongs to their community) unless the station director approves an exception with a
+    reason, which is audited."""
     now = timezone.now()
+    exception_reason = (exception_reason or "").strip()
     with transaction.atomic():
         intake = _locked(intake, by)
         if intake.status in CLOSED:
             raise RuleViolation(_("事项已结束，不能再指定承办人"), code="status")
         if not selectors.owners_for(intake.station_id).filter(pk=owner.pk).exists():
             raise ServiceError(_("承办人须为本所在职的民警、协勤员、所领导或调度员"), code="owner")
+        exception = outside_officers_grids(intake, owner)
+        if exception:
+            if not exception_reason:
+                raise RuleViolation(
+                    _("%(name)s是社区民警，不承办其网格以外的案件；确需承办须由所长批准例外并填写理由")
+                    % {"name": owner.name},
+                    code="outside_grid",
+                )
+            if not Territory.for_user(by).manages_station(intake.station_id) or by.role not in (
+                Role.DIRECTOR,
+                Role.ADMIN,
+            ):
+                raise NotAllowed(_("社区民警承办网格以外的案件须由本所所长批准"))
         before = _masked_snapshot(intake)
         intake.owner = owner
         text = _("承办人：%(name)s") % {"name": owner.name}
+        if exception:
+            text = _("%(text)s（所长批准例外：%(reason)s）") % {
+                "text": text,
+                "reason": exception_reason[:200],
+            }
         note = f"{text}；{note.strip()}" if note and note.strip() else text
         _save(intake, by, "assign", before_status=intake.status, before=before, note=note, now=now)
+        if exception:
+            record_change(
+                by,
+                "desk.case_outside_grid_exception",
+                intake,
+                after={"owner": owner.pk},
+                note=exception_reason[:300],
+            )
     return intake

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from doorstep.accounts.choices import Role
 from doorstep.core.errors import ServiceError
 from doorstep.core.masking import mask_citizen_id, mask_phone
 from doorstep.desk import selectors, services
@@ -39,6 +40,7 @@ from doorstep.desk.forms import (
     NoteForm,
 )
 from doorstep.desk.models import BusinessType
+from doorstep.org.territory import Territory
 from doorstep.registry import privacy
 from doorstep.registry.forms import RevealForm, style
 
@@ -244,6 +246,8 @@ def item(request, pk: int):
             owners=selectors.owners_for(intake.station_id), initial={"owner": intake.owner_id}
         ),
         "closed": intake.status in CLOSED,
+        "may_approve_exception": request.user.role in (Role.DIRECTOR, Role.ADMIN)
+        and Territory.for_user(request.user).manages_station(intake.station_id),
     }
     return _private(render(request, "desk/item.html", context))
 
@@ -306,7 +310,11 @@ def item_assign(request, pk: int):
     else:
         try:
             services.assign(
-                intake, form.cleaned_data["owner"], by=request.user, note=form.cleaned_data["note"]
+                intake,
+                form.cleaned_data["owner"],
+                by=request.user,
+                note=form.cleaned_data["note"],
+                exception_reason=form.cleaned_data["exception_reason"],
             )
         except ServiceError as exc:
             messages.error(request, str(exc))
