@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from doorstep.core.ids import id_param
+from doorstep.desk import selectors as desk_selectors
 from doorstep.maps import tiles
 from doorstep.org import selectors
 from doorstep.registry import selectors as registry_selectors
@@ -80,5 +81,7 @@ def map_page(request):
             "tile_zooms": (tiles.MIN_ZOOM, tiles.MAX_ZOOM, tiles.POLYGON_MIN_ZOOM),
             # The GeoJSON variant exists for the tile benchmark's comparison (bench/map_render.py).
             "house_source": "geojson" if request.GET.get("houses") == "geojson" else "tiles",
+            # 五统一 inspections colour the police rooms for those who may see them (desk/inspection_pages.py).
+            "inspections": desk_selectors.may_view(request.user),
         },
     )

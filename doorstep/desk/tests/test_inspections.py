@@ -612,3 +612,10 @@ def test_seed_gives_each_room_two_inspections_open_tasks_one_overdue_and_is_idem
     assert RectificationTask.objects.filter(status=TaskStatus.CLOSED).exists()
     again = inspection_seed.seed(42)
     assert not again.created and again.inspections == first.inspections
+
+
+def test_the_map_colours_police_rooms_by_inspection_for_those_who_may_see_them(world, client_for):
+    """The map page hands the inspection GeoJSON to map.js (which colours the rooms) only to desk roles."""
+    page = client_for(world.director).get("/map/").content.decode()
+    assert 'data-inspections-url="/desk/inspections/rooms.geojson"' in page
+    assert "data-inspections-url" not in client_for(world.patrol).get("/map/").content.decode()

@@ -195,7 +195,18 @@
       // Houses first: their tiles start loading while the other layers are fetched.
       if (d.houseSource !== "geojson") addHouses();
       const video = loadVideo();
-      const [grids, rooms, units] = await Promise.all([getJSON(d.gridsUrl), getJSON(d.roomsUrl), getJSON(d.unitsUrl)]);
+      const [grids, rooms, units, inspections] = await Promise.all([
+        getJSON(d.gridsUrl), getJSON(d.roomsUrl), getJSON(d.unitsUrl),
+        d.inspectionsUrl ? getJSON(d.inspectionsUrl) : Promise.resolve(null),
+      ]);
+      // 五统一: each room carries its inspection status (ok / open_tasks / stale / overdue), score and tasks.
+      if (inspections) {
+        const byRoom = new Map(inspections.features.map((f) => [f.properties.id, f.properties]));
+        for (const f of rooms.features) {
+          const i = byRoom.get(f.properties.id);
+          if (i) Object.assign(f.properties, { inspection: i.status, score: i.score, tasks: i.open_tasks, inspection_url: i.url });
+        }
+      }
       const labels = {
         type: "FeatureCollection",
         features: grids.features.map((f) => ({
@@ -227,7 +238,11 @@
         layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 12 },
         paint: { "text-color": "#1d3557", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
       map.addLayer({ id: "rooms", type: "circle", source: "rooms",
-        paint: { "circle-radius": 7, "circle-color": "#206bc4", "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
+        paint: { "circle-radius": 7, "circle-stroke-color": "#fff", "circle-stroke-width": 2,
+          // Inspection status where known: passed green, open rectification amber, not inspected lately grey,
+          // overdue rectification red; blue without inspection data.
+          "circle-color": ["match", ["coalesce", ["get", "inspection"], ""],
+            "ok", "#2fb344", "open_tasks", "#f59f00", "stale", "#868e96", "overdue", "#d63939", "#206bc4"] } });
       map.addLayer({ id: "rooms-label", type: "symbol", source: "rooms", minzoom: 12,
         layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 12, "text-offset": [0, 1.2], "text-anchor": "top" },
         paint: { "text-color": "#1a4f8b", "text-halo-color": "#ffffff", "text-halo-width": 1.5 } });
@@ -250,6 +265,15 @@
         phone.className = "small";
         phone.textContent = `${d.labelPhone}：${p.phone} · ${p.hours}`;
         box.append(title, address, phone);
+        if (p.inspection) {
+          const line = document.createElement("a");
+          line.className = "small d-block";
+          line.href = p.inspection_url;
+          const score = p.score === null || p.score === undefined || p.score === "null" ? d.labelNever : `${d.labelScore} ${p.score}`;
+          line.textContent = `${d.labelInspection}：${score} · ${d.labelTasks} ${p.tasks}`;
+          line.dataset.testid = "room-inspection";
+          box.append(line);
+        }
         new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
       });
       const unitPopup = (p, lngLat) => {
