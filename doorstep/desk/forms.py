@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
+from doorstep.core.validators import within_service_years
 from doorstep.desk.choices import IntakeKind, IntakeStatus, LimitUnit
 from doorstep.desk.models import BusinessType, Intake
 from doorstep.desk.selectors import overdue_q
@@ -118,6 +119,7 @@ class IntakeForm(ServiceErrorsMixin, DeskForm):
     address_text = forms.CharField(label=_("住址"), max_length=200, required=False)
     occurred_at = forms.DateTimeField(
         label=_("发生时间"),
+        validators=[within_service_years],
         widget=DATETIME_WIDGET,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         error_messages={**REQUIRED, "invalid": _("请输入有效的日期和时间")},

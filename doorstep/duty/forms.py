@@ -7,6 +7,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core.validators import within_service_years
 from doorstep.duty.rules import ELIGIBLE_KINDS
 from doorstep.org.models import PoliceRoom, Staff
 from doorstep.registry.forms import style
@@ -18,6 +19,7 @@ INPUT_FORMATS = [LOCAL_INPUT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%
 def _datetime_field(label: str) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
+        validators=[within_service_years],
         input_formats=INPUT_FORMATS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
         error_messages={"required": _("请填写%(label)s") % {"label": label}, "invalid": _("时间格式不正确")},
@@ -58,7 +60,10 @@ class ShiftForm(forms.Form):
 
 class WeekForm(forms.Form):
     week = forms.DateField(
-        required=False, input_formats=["%Y-%m-%d"], error_messages={"invalid": _("日期格式不正确")}
+        validators=[within_service_years],
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": _("日期格式不正确")},
     )
 
 

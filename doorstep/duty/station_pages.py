@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import ServiceError
+from doorstep.core.validators import within_service_years
 from doorstep.duty import station_duty
 from doorstep.duty.choices import StationDutyKind, SwapStatus
 from doorstep.duty.forms import StaffChoiceField, first_error, parse_week
@@ -75,6 +76,7 @@ class AssignForm(forms.Form):
     )
     day = forms.DateField(
         label=gettext_lazy("日期"),
+        validators=[within_service_years],
         input_formats=["%Y-%m-%d"],
         error_messages=_DATE,
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -141,12 +143,14 @@ class ExceptionForm(forms.Form):
     )
     starts_on = forms.DateField(
         label=gettext_lazy("开始日期"),
+        validators=[within_service_years],
         input_formats=["%Y-%m-%d"],
         error_messages=_DATE,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     ends_on = forms.DateField(
         label=gettext_lazy("结束日期"),
+        validators=[within_service_years],
         input_formats=["%Y-%m-%d"],
         error_messages=_DATE,
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core.validators import within_service_years
 from doorstep.duty.choices import AttendanceMark, CourseForm
 from doorstep.duty.forms import INPUT_FORMATS, LOCAL_INPUT, StaffChoiceField
 from doorstep.org.choices import StaffKind
@@ -17,6 +18,7 @@ DATE_FORMATS = ["%Y-%m-%d"]
 def _dt(label: str) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
+        validators=[within_service_years],
         input_formats=INPUT_FORMATS,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
         error_messages={"required": _("请填写%(label)s") % {"label": label}, "invalid": _("时间格式不正确")},
@@ -27,6 +29,7 @@ def _date(label: str, required: bool = True) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=required,
+        validators=[within_service_years],
         input_formats=DATE_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": _("请填写%(label)s") % {"label": label}, "invalid": _("日期格式不正确")},
