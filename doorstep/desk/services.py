@@ -253,6 +253,8 @@ def create_intake(
     staff = getattr(by, "staff", None)
     if staff is not None and staff.active and staff.station_id == room.community.station_id:
         owner = staff
+    if owner is not None and kind == IntakeKind.CASE and _officer_elsewhere(owner, room.community_id):
+        owner = None  # a case outside the receiving officer's grid: the director assigns it (see `assign`)
 
     last_error: Exception | None = None
     for _attempt in range(ATTEMPTS):
@@ -385,12 +387,13 @@ def outside_officers_grids(intake: Intake, owner: Staff) -> bool:
     """A community officer (a current 社区民警 grid post) given a case (警情/案件) taken at the police room of a
     community none of their grids belongs to: the issue's "cases outside their grid" (a case is placed by
     the room where it was reported). Officers without a grid post, and other kinds of item, are not concerned."""
-    if intake.kind != IntakeKind.CASE:
-        return False
-    posts = GridAssignment.objects.current().filter(staff=owner, position=Position.OFFICER)
-    if not posts.exists():
-        return False
-    return not posts.filter(grid__community_id=intake.room.community_id).exists()
+    return intake.kind == IntakeKind.CASE and _officer_elsewhere(owner, intake.room.community_id)
+
+
+def _officer_elsewhere(staff: Staff, community_id: int) -> bool:
+    """A community officer none of whose current grids is in this community."""
+    posts = GridAssignment.objects.current().filter(staff=staff, position=Position.OFFICER)
+    return posts.exists() and not posts.filter(grid__community_id=community_id).exists()
 
 
 def assign(intake: Intake, owner: Staff, *, by: Any, note: str = "", exception_reason: str = "") -> Intake:

@@ -122,7 +122,7 @@ def gaps(request):
     # From the start of the current hour, so a gap under way is listed too.
     start = now.replace(minute=0, second=0, microsecond=0)
     end = start + dt.timedelta(days=GAP_DAYS)
-    rooms = list(access.rooms_for(request.user))
+    rooms = [room for room in access.rooms_for(request.user) if room.open_24h]  # others have no 24-hour cover
     by_room = coverage.gaps_by_room(rooms, start, end)
     rows = []
     for room in rooms:

@@ -20,7 +20,7 @@ from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.geo import LAT_RANGE, LNG_RANGE, distance_m
 from doorstep.duty import access, rules
-from doorstep.duty.models import Attendance, RoomAlert, RoomShift
+from doorstep.duty.models import Attendance, DutyAssignment, RoomAlert, RoomShift
 from doorstep.org.models import PoliceRoom, Staff
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,21 @@ def _validate_shift(
                 "start": _fmt(clash.starts_at),
                 "end": _fmt(clash.ends_at),
                 "room": clash.room,
+            }
+        )
+    station_clash = (
+        DutyAssignment.objects.filter(staff=staff, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .select_related("shift")
+        .first()
+    )
+    if station_clash is not None:
+        raise RuleViolation(
+            _("%(name)s 在 %(start)s 至 %(end)s 已排所里的%(shift)s，不能同时在警务室值守")
+            % {
+                "name": staff.name,
+                "start": _fmt(station_clash.starts_at),
+                "end": _fmt(station_clash.ends_at),
+                "shift": station_clash.shift.get_kind_display(),
             }
         )
 

@@ -430,3 +430,24 @@ def test_seed_is_idempotent(world):
     n = DutyAssignment.objects.count()
     assert station_seed.seed(1)["assignments"] == 0
     assert DutyAssignment.objects.count() == n
+
+
+def test_a_police_room_shift_is_refused_over_the_persons_station_duty(world, shifts):
+    """The mirror of the station roster's check: who is on the station's night duty is not in the room then."""
+    station_duty.assign(
+        shift=shifts["duty_night"], staff=world.officer_a_staff, day=MONDAY, by=world.director
+    )
+    night = timezone.make_aware(dt.datetime.combine(MONDAY, dt.time(22)))
+    with pytest.raises(RuleViolation, match="已排所里的值班"):
+        services.create_shift(
+            room=world.room_c1, staff=world.officer_a_staff, starts_at=night,
+            ends_at=night + dt.timedelta(hours=4), by=world.director,
+        )  # fmt: skip
+
+
+def test_the_gaps_page_leaves_out_rooms_that_are_not_open_around_the_clock(world, client_for):
+    from doorstep.org.models import PoliceRoom
+
+    PoliceRoom.objects.filter(pk=world.room_c1.pk).update(open_24h=False)
+    page = client_for(world.director).get("/duty/gaps/").content.decode()
+    assert "西福警务室" not in page and "东星警务室" in page
