@@ -12,6 +12,8 @@ from doorstep.org.choices import StaffKind
 # Who may stand duty in a police room: officers, full-time auxiliaries and patrol members of its station.
 ELIGIBLE_KINDS = (StaffKind.POLICE, StaffKind.AUXILIARY, StaffKind.PATROL)
 MAX_SHIFT = dt.timedelta(hours=24)
+# An attendance still open this long after the longest shift is a forgotten clock-out: the room is not staffed.
+FORGOTTEN_CLOCK_OUT = dt.timedelta(hours=2)
 # A shift may be clocked into this long before it starts (arriving early is not "no shift").
 EARLY_CLOCK_IN = dt.timedelta(minutes=60)
 # Phone GPS reports its accuracy (metres, 68 %); up to this much of it is added to the room's radius, so a

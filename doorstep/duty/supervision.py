@@ -69,7 +69,10 @@ def room_states(rooms: Iterable[PoliceRoom], now: dt.datetime | None = None) -> 
     ids = [room.pk for room in rooms]
     grace, alert_after = rules.late_grace(), rules.alert_after()
     present: dict[int, list[Attendance]] = {pk: [] for pk in ids}
-    for a in Attendance.objects.filter(room_id__in=ids, clock_out_at__isnull=True).select_related("staff"):
+    # An attendance left open longer than the longest shift (a forgotten clock-out) proves nobody is there now.
+    fresh = now - rules.MAX_SHIFT - rules.FORGOTTEN_CLOCK_OUT
+    open_now = Attendance.objects.filter(room_id__in=ids, clock_out_at__isnull=True, clock_in_at__gte=fresh)
+    for a in open_now.select_related("staff"):
         present[a.room_id].append(a)
     covering: dict[int, list[RoomShift]] = {pk: [] for pk in ids}
     upcoming: dict[int, RoomShift] = {}

@@ -101,3 +101,11 @@ def test_board_state_queries_do_not_grow_with_rooms(world, django_assert_max_num
     rooms = list(PoliceRoom.objects.select_related("community"))
     with django_assert_max_num_queries(4):
         supervision.room_states(rooms, at(23, 8))
+
+
+def test_a_forgotten_clock_out_stops_proving_the_room_staffed(world):
+    """Issue #7's duty "that can be proven": an attendance left open past the longest shift is no proof."""
+    _in(world, world.officer_b_staff, at(23, 8))
+    assert _state(world, at(24, 9)).state == "staffed"  # 25 h later: within a 24 h shift + 2 h grace
+    stale = _state(world, at(24, 11))  # 27 h later
+    assert stale.state == "empty" and stale.present == [] and stale.alert_reason is not None
