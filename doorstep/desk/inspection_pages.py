@@ -30,7 +30,7 @@ from doorstep.desk import inspections as insp
 from doorstep.desk import selectors
 from doorstep.desk.choices import InspectionStatus, TaskStatus
 from doorstep.desk.models import Checklist
-from doorstep.desk.views import _explained, _private
+from doorstep.desk.views import _private
 from doorstep.registry.forms import DATE_WIDGET, StyledForm
 
 REQUIRED = {"required": gettext_lazy("此项为必填项")}
@@ -132,7 +132,6 @@ def _form_errors(form: forms.Form) -> str:
 # --- overview, map, history ----------------------------------------------------------------------------------
 @login_required
 @require_GET
-@_explained
 def overview(request):
     """Every room of the territory: latest score, last inspection (stale after 90 days), open/overdue tasks."""
     user = request.user
@@ -200,7 +199,6 @@ def rooms_geojson(request):
 
 @login_required
 @require_GET
-@_explained
 def room_history(request, pk: int):
     user = request.user
     room = selectors.get_room_for(user, pk)
@@ -232,7 +230,6 @@ def room_history(request, pk: int):
 
 @login_required
 @require_POST
-@_explained
 def inspection_start(request, pk: int):
     user = request.user
     room = selectors.get_room_for(user, pk)
@@ -259,7 +256,6 @@ def _rows(inspection):
 
 @login_required
 @require_GET
-@_explained
 def inspection_detail(request, pk: int):
     user = request.user
     inspection = insp.get_inspection_for(user, pk)
@@ -295,7 +291,6 @@ def _parse_results(request, rows) -> tuple[dict[int, insp.RowResult], dict[int, 
 
 
 @login_required
-@_explained
 def inspection_edit(request, pk: int):
     """Fill in a draft on the phone: each item 合格/不合格 + note + photos; save, or submit."""
     user = request.user
@@ -380,7 +375,6 @@ def inspection_photo(request, pk: int):
 # --- tasks ---------------------------------------------------------------------------------------------------
 @login_required
 @require_GET
-@_explained
 def task_list(request):
     user = request.user
     selectors.require_view(user)
@@ -409,7 +403,6 @@ def task_list(request):
 
 
 @login_required
-@_explained
 def task_detail(request, pk: int):
     """A task, and for its owner or the director the form that closes it (POST)."""
     user = request.user
@@ -463,7 +456,6 @@ def _checklist_text(checklist) -> str:
 
 @login_required
 @require_GET
-@_explained
 def checklist(request):
     selectors.require_view(request.user)
     versions = list(Checklist.objects.select_related("published_by").prefetch_related("items")[:50])
@@ -489,7 +481,6 @@ def checklist(request):
 
 
 @login_required
-@_explained
 def checklist_edit(request):
     user = request.user
     selectors.require_view(user)

@@ -11,7 +11,6 @@ receipt numbers stay out of URLs and access logs.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
 from django.contrib import messages
@@ -55,19 +54,6 @@ ACTIONS = {  # action → (label, button class, note required)
 }
 
 
-def _explained(view):
-    """A 403 from a desk view says why, in Chinese (Django's bare 403 page would not)."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            return render(request, "desk/forbidden.html", {"reason": str(exc)}, status=403)
-
-    return wrapper
-
-
 def _private(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store, max-age=0"
     return response
@@ -97,7 +83,6 @@ def _require_actor(user: Any, station_id: int) -> None:
 
 # --- rooms ---------------------------------------------------------------------------------------------------
 @login_required
-@_explained
 def index(request):
     """The rooms of the user's territory with open, overdue and today's counts."""
     user = request.user
@@ -114,7 +99,6 @@ def index(request):
 
 
 @login_required
-@_explained
 def room(request, pk: int):
     """The desk of one police room: new-intake buttons, today's queue and everything still open."""
     user = request.user
@@ -147,7 +131,6 @@ def room(request, pk: int):
 
 
 @login_required
-@_explained
 def intake_new(request, pk: int, kind: str):
     user = request.user
     room = selectors.get_room_for(user, pk)
@@ -198,7 +181,6 @@ def intake_new(request, pk: int, kind: str):
 
 # --- items ---------------------------------------------------------------------------------------------------
 @login_required
-@_explained
 def item(request, pk: int):
     user = request.user
     intake = selectors.get_intake_for(user, pk)
@@ -260,7 +242,6 @@ def _acting(request, pk: int):
 
 @login_required
 @require_POST
-@_explained
 def item_transition(request, pk: int):
     intake = _acting(request, pk)
     action = request.POST.get("action", "")
@@ -281,7 +262,6 @@ def item_transition(request, pk: int):
 
 @login_required
 @require_POST
-@_explained
 def item_documents(request, pk: int):
     intake = _acting(request, pk)
     form = DocumentsForm(request.POST, intake=intake)
@@ -301,7 +281,6 @@ def item_documents(request, pk: int):
 
 @login_required
 @require_POST
-@_explained
 def item_assign(request, pk: int):
     intake = _acting(request, pk)
     form = AssignForm(request.POST, owners=selectors.owners_for(intake.station_id))
@@ -324,7 +303,6 @@ def item_assign(request, pk: int):
 
 
 @login_required
-@_explained
 def receipt(request, pk: int):
     """The printable receipt (回执) for the resident: masked identifiers, documents, time limit."""
     intake = selectors.get_intake_for(request.user, pk)
@@ -344,7 +322,6 @@ def receipt(request, pk: int):
 
 # --- station list and lookup ---------------------------------------------------------------------------------
 @login_required
-@_explained
 def item_list(request):
     user = request.user
     selectors.require_view(user)
@@ -370,7 +347,6 @@ def item_list(request):
 
 @login_required
 @require_POST
-@_explained
 def lookup(request):
     user = request.user
     selectors.require_view(user)
@@ -399,7 +375,6 @@ def _require_type_admin(user: Any) -> None:
 
 
 @login_required
-@_explained
 def type_list(request):
     selectors.require_view(request.user)
     return render(
@@ -447,13 +422,11 @@ def _type_form(request, bt: BusinessType | None):
 
 
 @login_required
-@_explained
 def type_new(request):
     return _type_form(request, None)
 
 
 @login_required
-@_explained
 def type_edit(request, pk: int):
     selectors.require_view(request.user)
     bt = BusinessType.objects.filter(pk=pk).first() if pk < selectors.MAX_PK else None

@@ -8,14 +8,13 @@ gets a 403 page with the reason in Chinese.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,18 +32,6 @@ from doorstep.duty.services import week_start
 from doorstep.org.models import Staff
 from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry.forms import style
-
-
-def station_view(view):
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            detail = str(exc) or _("您没有这项操作的权限")
-            return render(request, "duty/station_forbidden.html", {"detail": detail}, status=403)
-
-    return login_required(wrapper)
 
 
 def _station_for(request, pk: int):
@@ -199,7 +186,7 @@ class SwapForm(forms.Form):
 
 
 # --- views ---------------------------------------------------------------------------------------------------
-@station_view
+@login_required
 def index(request):
     stations = list(Territory.for_user(request.user).stations().order_by("code"))
     if len(stations) == 1:
@@ -207,7 +194,7 @@ def index(request):
     return _render(request, "duty/station_list.html", {"stations": stations})
 
 
-@station_view
+@login_required
 def week(request, pk: int):
     station = _station_for(request, pk)
     monday = week_start(parse_week(request.GET.get("week"), timezone.localdate()))
@@ -231,7 +218,7 @@ def week(request, pk: int):
     return _render(request, "duty/station_week.html", context)
 
 
-@station_view
+@login_required
 @require_POST
 def assign(request, pk: int):
     station = _station_for(request, pk)
@@ -254,7 +241,7 @@ def assign(request, pk: int):
     return redirect(_week_url(station.pk, day))
 
 
-@station_view
+@login_required
 @require_POST
 def unassign(request, pk: int):
     a = get_in_territory(request.user, DutyAssignment.objects.select_related("shift"), pk=pk)
@@ -265,7 +252,7 @@ def unassign(request, pk: int):
     return redirect(_week_url(station_id, day))
 
 
-@station_view
+@login_required
 @require_POST
 def copy_week(request, pk: int):
     station = _station_for(request, pk)
@@ -279,7 +266,7 @@ def copy_week(request, pk: int):
     return redirect(_week_url(station.pk, target))
 
 
-@station_view
+@login_required
 def shifts(request, pk: int):
     station = _station_for(request, pk)
     may = station_duty.may_direct(request.user, station.pk)
@@ -305,7 +292,7 @@ def shifts(request, pk: int):
     return _render(request, "duty/station_shifts.html", context, status=status)
 
 
-@station_view
+@login_required
 def exceptions(request, pk: int):
     station = _station_for(request, pk)
     may = station_duty.may_direct(request.user, station.pk)
@@ -327,7 +314,7 @@ def exceptions(request, pk: int):
     return _render(request, "duty/station_exceptions.html", context, status=status)
 
 
-@station_view
+@login_required
 @require_POST
 def exception_revoke(request, pk: int):
     ex = get_in_territory(request.user, DutyException.objects.all(), pk=pk)
@@ -340,7 +327,7 @@ def exception_revoke(request, pk: int):
     return redirect("duty:station_exceptions", ex.station_id)
 
 
-@station_view
+@login_required
 def swap_new(request, pk: int):
     mine = get_in_territory(request.user, DutyAssignment.objects.select_related("shift", "staff"), pk=pk)
     if not station_duty.may_request_swap(request.user, mine):
@@ -366,7 +353,7 @@ def swap_new(request, pk: int):
     return _render(request, "duty/station_swap_form.html", {"mine": mine, "form": form}, status=status)
 
 
-@station_view
+@login_required
 def swaps(request, pk: int):
     station = _station_for(request, pk)
     rows = SwapRequest.objects.filter(mine__shift__station=station).select_related(
@@ -380,7 +367,7 @@ def swaps(request, pk: int):
     return _render(request, "duty/station_swaps.html", context)
 
 
-@station_view
+@login_required
 @require_POST
 def swap_decide(request, pk: int):
     swap = get_in_territory(request.user, SwapRequest.objects.select_related("mine__shift"), pk=pk)

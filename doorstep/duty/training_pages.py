@@ -7,13 +7,12 @@ sees a course or person but may not act gets a 403 with the reason in Chinese.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,20 +35,6 @@ from doorstep.org.models import Staff, Station
 from doorstep.org.territory import Territory, get_in_territory
 
 SB = "sb"  # the organiser choice "the sub-bureau"
-
-
-def training_view(view):
-    """Signed-in only; a PermissionDenied becomes a 403 page that says why, in Chinese."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionDenied as exc:
-            detail = str(exc) or _("您没有这项操作的权限")
-            return render(request, "duty/training_forbidden.html", {"detail": detail}, status=403)
-
-    return login_required(wrapper)
 
 
 def _stations_for(user: Any):
@@ -90,7 +75,7 @@ def _sees_everyone(user: Any, course) -> bool:
 
 
 # --- courses -------------------------------------------------------------------------------------------------
-@training_view
+@login_required
 def course_list(request):
     now = timezone.now()
     qs = training.courses_for(request.user)
@@ -173,21 +158,21 @@ def _course_form_page(request, course):
     return _render(request, "duty/training_course_form.html", {"form": form, "course": course}, status=status)
 
 
-@training_view
+@login_required
 def course_new(request):
     if not _organisers(request.user):
         raise PermissionDenied(_("培训课程由分局领导、考评办、系统管理员或派出所所长创建"))
     return _course_form_page(request, None)
 
 
-@training_view
+@login_required
 def course_edit(request, pk: int):
     course = training.get_course_for(request.user, pk)
     _require_run(request.user, course)
     return _course_form_page(request, course)
 
 
-@training_view
+@login_required
 def course_detail(request, pk: int):
     course = training.get_course_for(request.user, pk)
     now = timezone.now()
@@ -223,7 +208,7 @@ def course_detail(request, pk: int):
 
 
 # --- enrolment -----------------------------------------------------------------------------------------------
-@training_view
+@login_required
 def enrol(request, pk: int):
     course = training.get_course_for(request.user, pk)
     staff_qs = training.enrollable_staff_for(request.user, course)
@@ -253,7 +238,7 @@ def enrol(request, pk: int):
     return _render(request, "duty/training_enrol.html", context, status=status)
 
 
-@training_view
+@login_required
 @require_POST
 def withdraw(request, pk: int):
     e = _enrolment_for(request, pk)
@@ -267,7 +252,7 @@ def withdraw(request, pk: int):
     return redirect("duty:training_course", pk=e.course_id)
 
 
-@training_view
+@login_required
 @require_POST
 def attendance(request, pk: int):
     course = training.get_course_for(request.user, pk)
@@ -289,7 +274,7 @@ def attendance(request, pk: int):
     return redirect("duty:training_course", pk=course.pk)
 
 
-@training_view
+@login_required
 def mentorship_new(request, pk: int):
     course = training.get_course_for(request.user, pk)
     _require_run(request.user, course)
@@ -331,7 +316,7 @@ def mentorship_new(request, pk: int):
 
 
 # --- assessment ----------------------------------------------------------------------------------------------
-@training_view
+@login_required
 def assess(request, pk: int):
     e = _enrolment_for(request, pk)
     course = e.course
@@ -382,7 +367,7 @@ def assess(request, pk: int):
 
 
 # --- records -------------------------------------------------------------------------------------------------
-@training_view
+@login_required
 def person(request, staff_pk: int):
     staff = get_in_territory(request.user, Staff.objects.select_related("station"), pk=staff_pk)
     own = bool(request.user.staff_id) and request.user.staff_id == staff.pk
@@ -405,7 +390,7 @@ def person(request, staff_pk: int):
     return _render(request, "duty/training_person.html", context)
 
 
-@training_view
+@login_required
 def station(request, station_pk: int):
     st = get_in_territory(request.user, Station.objects.all(), pk=station_pk)
     if not training.may_see_whole_station(request.user, st.pk):
@@ -423,7 +408,7 @@ def station(request, station_pk: int):
 
 
 # --- the "三懂四会" items --------------------------------------------------------------------------------------
-@training_view
+@login_required
 def items(request):
     if not training.may_edit_items(request.user):
         raise PermissionDenied(_("考核项目只能由系统管理员维护"))
