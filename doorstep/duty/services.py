@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -70,36 +71,53 @@ def _validate_shift(
         )
     if staff.station_id != room.community.station_id:
         raise ServiceError(_("%(name)s 不属于该警务室所在派出所") % {"name": staff.name})
-    clash = (
+    check_free(staff, starts_at, ends_at, skip_room_shift=exclude)
+
+
+def check_free(
+    staff: Staff,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    *,
+    skip_room_shift: int | None = None,
+    skip_assignments: Iterable[int] = (),
+) -> None:
+    """Nobody is in two places at once: refuse when the person already has a police-room shift or a station
+    duty assignment overlapping [starts_at, ends_at) — the one being changed left out. The one check of
+    both rosters (police-room shifts here, station duty in station_duty.check_assignment)."""
+    room = (
         RoomShift.objects.filter(staff=staff, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .exclude(pk=exclude)
+        .exclude(pk=skip_room_shift)
         .select_related("room")
         .first()
     )
-    if clash is not None:
+    if room is not None:
         raise RuleViolation(
             _("%(name)s 在 %(start)s 至 %(end)s 已排在%(room)s值守，同一人的班次不能重叠")
             % {
                 "name": staff.name,
-                "start": _fmt(clash.starts_at),
-                "end": _fmt(clash.ends_at),
-                "room": clash.room,
-            }
+                "start": _fmt(room.starts_at),
+                "end": _fmt(room.ends_at),
+                "room": room.room,
+            },
+            code="double_booked",
         )
-    station_clash = (
+    duty = (
         DutyAssignment.objects.filter(staff=staff, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .exclude(pk__in=list(skip_assignments))
         .select_related("shift")
         .first()
     )
-    if station_clash is not None:
+    if duty is not None:
         raise RuleViolation(
-            _("%(name)s 在 %(start)s 至 %(end)s 已排所里的%(shift)s，不能同时在警务室值守")
+            _("%(name)s 在 %(start)s 至 %(end)s 已排所里的%(shift)s，同一人的班次不能重叠")
             % {
                 "name": staff.name,
-                "start": _fmt(station_clash.starts_at),
-                "end": _fmt(station_clash.ends_at),
-                "shift": station_clash.shift.get_kind_display(),
-            }
+                "start": _fmt(duty.starts_at),
+                "end": _fmt(duty.ends_at),
+                "shift": duty.shift.get_kind_display(),
+            },
+            code="double_booked",
         )
 
 

@@ -27,8 +27,8 @@ from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.duty.choices import StationDutyKind, SwapStatus
-from doorstep.duty.models import DutyAssignment, DutyException, RoomShift, StationShift, SwapRequest
-from doorstep.duty.services import week_start
+from doorstep.duty.models import DutyAssignment, DutyException, StationShift, SwapRequest
+from doorstep.duty.services import check_free, week_start
 from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import GridAssignment, Staff, Station
 
@@ -96,10 +96,6 @@ def find_exception(staff: Staff, shift: StationShift, day: dt.date) -> DutyExcep
         .order_by("-approved_at")
         .first()
     )
-
-
-def _fmt(value: dt.datetime) -> str:
-    return timezone.localtime(value).strftime("%m-%d %H:%M")
 
 
 # --- permissions ---------------------------------------------------------------------------------------------
@@ -216,34 +212,7 @@ def check_assignment(
                 },
                 code="community_officer",
             )
-    clash = (
-        DutyAssignment.objects.filter(staff=staff, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .exclude(pk__in=exclude)
-        .select_related("shift")
-        .first()
-    )
-    if clash is not None:
-        raise RuleViolation(
-            _("%(name)s 在 %(a)s 至 %(b)s 已排%(shift)s，同一人的班次不能重叠")
-            % {
-                "name": staff.name,
-                "a": _fmt(clash.starts_at),
-                "b": _fmt(clash.ends_at),
-                "shift": clash.shift,
-            },
-            code="double_booked",
-        )
-    room = (
-        RoomShift.objects.filter(staff=staff, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .select_related("room")
-        .first()
-    )
-    if room is not None:
-        raise RuleViolation(
-            _("%(name)s 在 %(a)s 至 %(b)s 已排在%(room)s值守，不能同时排所值班")
-            % {"name": staff.name, "a": _fmt(room.starts_at), "b": _fmt(room.ends_at), "room": room.room},
-            code="double_booked",
-        )
+    check_free(staff, starts_at, ends_at, skip_assignments=exclude)
     return exception
 
 
