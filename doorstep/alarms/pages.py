@@ -45,6 +45,7 @@ from doorstep.alarms.models import Alarm
 from doorstep.audit.models import AccessKind, AuditEntry
 from doorstep.audit.services import record_access
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.core.ids import ascii_digits
 from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry import selectors as registry_selectors
@@ -317,7 +318,7 @@ def device_set_active(request, pk: int):
     form = OptionalNoteForm(request.POST)
     active = request.POST.get("active") == "1"
     if not form.is_valid():
-        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, form_errors_text(form))
         return redirect("alarms:device_detail", pk=device.pk)
     try:
         devices.set_active(device, active, by=user, note=form.cleaned_data["note"])

@@ -46,7 +46,10 @@ class DeskForm(StyledForm):
 
 
 class IntakeFilterSet(ScopedFilterSet):
-    """The station-wide list's filters: room, kind, status, owner, overdue, receipt or name."""
+    """The station-wide list's filters: room, kind, status, owner, overdue, receipt or name.
+
+    `q` (names, receipt and case numbers) is never read from a URL: the list view fills it from the session
+    (see `desk.views.item_list`); the other filters may come from the query string."""
 
     q = filters.CharFilter(label=_("回执号/姓名/案件编号"), method="filter_q")
     room = filters.ModelChoiceFilter(label=_("警务室"), queryset=PoliceRoom.objects.all())

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.core.photos import private_file_response
 from doorstep.desk import inspections as insp
 from doorstep.desk import selectors
@@ -123,10 +124,6 @@ def _decorate_rooms(rooms, now: dt.datetime):
         room.open_tasks = room.open_tasks or 0
         room.overdue_tasks = room.overdue_tasks or 0
     return rooms
-
-
-def _form_errors(form: forms.Form) -> str:
-    return "；".join(e for errors in form.errors.values() for e in errors)
 
 
 # --- overview, map, history ----------------------------------------------------------------------------------
@@ -273,17 +270,24 @@ def inspection_detail(request, pk: int):
 
 
 def _parse_results(request, rows) -> tuple[dict[int, insp.RowResult], dict[int, list], list[str]]:
+    """The rows' results from the POST. A row (or a row's field) missing from the POST keeps what is saved:
+    a partial POST — a page cut short on a phone connection, an old form — never wipes judgments. (The page
+    always sends every note box, so a row whose radio buttons are both unchecked is posted as unjudged.)"""
     results: dict[int, insp.RowResult] = {}
     photos: dict[int, list] = {}
     errors: list[str] = []
     for row in rows:
-        raw = request.POST.get(f"passed-{row.pk}", "")
-        passed = {"1": True, "0": False}.get(raw)
-        note = request.POST.get(f"note-{row.pk}", "")
-        if len(note) > 300:
-            errors.append(_("“%(item)s”的说明不能超过300字") % {"item": row.text[:20]})
-            note = note[:300]
-        results[row.pk] = insp.RowResult(passed=passed, note=note)
+        passed_key, note_key = f"passed-{row.pk}", f"note-{row.pk}"
+        if passed_key in request.POST or note_key in request.POST:
+            if passed_key in request.POST:
+                passed = {"1": True, "0": False}.get(request.POST[passed_key])
+            else:
+                passed = row.passed
+            note = request.POST.get(note_key, row.note)
+            if len(note) > 300:
+                errors.append(_("“%(item)s”的说明不能超过300字") % {"item": row.text[:20]})
+                note = note[:300]
+            results[row.pk] = insp.RowResult(passed=passed, note=note)
         files = request.FILES.getlist(f"photos-{row.pk}")
         if files:
             photos[row.pk] = files
@@ -318,7 +322,8 @@ def inspection_edit(request, pk: int):
         if not errors and submit_form.is_valid():
             data = submit_form.cleaned_data
             try:
-                insp.record_results(inspection, results=results, photos=photos, note=data["note"], by=user)
+                note = data["note"] if "note" in request.POST else None  # not posted: keep the saved one
+                insp.record_results(inspection, results=results, photos=photos, note=note, by=user)
                 if action == "submit":
                     insp.submit_inspection(
                         inspection, owner=data.get("owner"), due_on=data.get("due_on"), by=user
@@ -342,7 +347,7 @@ def inspection_edit(request, pk: int):
                 messages.success(request, _("已保存"))
                 return redirect("desk:inspection_edit", pk=inspection.pk)
         elif submit_form.errors:
-            errors.append(_form_errors(submit_form))
+            errors.append(form_errors_text(submit_form))
         # Show what was entered (the saved state plus this POST) so nothing typed is lost.
         for row in rows:
             result = results.get(row.pk)

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
-from doorstep.core.photos import normalise_photo
+from doorstep.core.photos import files_removed_on_rollback, normalise_photo
 from doorstep.desk import selectors
 from doorstep.desk.choices import InspectionStatus, TaskStatus
 from doorstep.desk.models import (
@@ -323,7 +323,8 @@ def record_results(
         for upload in files:
             encoded.setdefault(row_id, []).append(normalise_photo(upload))
     now = timezone.now()
-    with transaction.atomic():
+    # Photos are written inside the transaction; if it rolls back, so do the files.
+    with files_removed_on_rollback() as store, transaction.atomic():
         inspection = _locked_draft(inspection, by)
         rows = {row.pk: row for row in inspection.rows.annotate(photo_count=Count("photos"))}
         unknown = (set(results) | set(encoded)) - set(rows)
@@ -345,7 +346,7 @@ def record_results(
                 raise ServiceError(_("每个检查项最多%(n)d张照片") % {"n": MAX_PHOTOS_PER_ROW}, code="photos")
             for content in files:
                 photo = InspectionPhoto(row=row, uploaded_by=by, uploaded_at=now)
-                photo.image.save(content.name, content, save=False)
+                store(photo.image, content)
                 photo.save()
         if note is not None:
             inspection.note = note.strip()[:500]
@@ -438,7 +439,7 @@ def close_task(task: RectificationTask, *, note: str, photo: Any, by: Any) -> Re
     if not photo:
         raise ServiceError(_("请上传整改后的照片"), code="photo")
     content = normalise_photo(photo)
-    with transaction.atomic():
+    with files_removed_on_rollback() as store, transaction.atomic():
         task = RectificationTask.objects.select_for_update().get(pk=task.pk)
         if not may_close(by, task):
             raise NotAllowed(_("只有整改责任人或所长可以确认整改完成"))
@@ -448,7 +449,7 @@ def close_task(task: RectificationTask, *, note: str, photo: Any, by: Any) -> Re
         task.closed_at = timezone.now()
         task.closed_by = by
         task.close_note = note
-        task.close_photo.save(content.name, content, save=False)
+        store(task.close_photo, content)
         task.save()
         record_change(
             by,

@@ -3,7 +3,9 @@
 Desk pages exist for the roles in VIEW_ROLES (others get a 404, as for objects outside the territory).
 Intake and the lifecycle are for the station's people at the desk: officers, auxiliaries, the director
 and dispatchers (ACT_ROLES); leaders, evaluators and administrators see but may not act (403). Business
-types are a sub-bureau-wide list kept by station directors and administrators.
+types are one sub-bureau-wide list, so only the roles that run the whole sub-bureau keep it (leaders and
+administrators, as for the colour rules and the inspection checklist); a station director sees it (403 on
+edits), since a change made for one station would change every station's desk.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from doorstep.org.territory import Territory, get_in_territory
 
 ACT_ROLES = frozenset({Role.OFFICER, Role.AUXILIARY, Role.DIRECTOR, Role.DISPATCHER})
 VIEW_ROLES = ACT_ROLES | {Role.LEADER, Role.EVALUATOR, Role.ADMIN}
-TYPE_ADMIN_ROLES = frozenset({Role.DIRECTOR, Role.ADMIN})
+TYPE_ADMIN_ROLES = frozenset({Role.LEADER, Role.ADMIN})
 MAX_PK = 2**63  # a path id beyond 64 bits is a 404, not an OverflowError from the database
 OWNER_KINDS = ("police", "auxiliary", "leader", "dispatcher")
 

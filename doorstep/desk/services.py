@@ -119,7 +119,7 @@ def create_business_type(
     by: Any,
 ) -> BusinessType:
     if not selectors.may_admin_types(by):
-        raise NotAllowed(_("只有所长或系统管理员可以维护业务类型"))
+        raise NotAllowed(_("业务类型全分局通用，只有分局领导或系统管理员可以维护"))
     name, docs = _clean_type(name, documents, time_limit, limit_unit, instant)
     if BusinessType.objects.filter(name=name).exists():
         raise ServiceError(_("已有同名业务类型"), code="name")
@@ -151,7 +151,7 @@ def update_business_type(
 ) -> BusinessType:
     """Items already taken keep the checklist and due time they were taken with."""
     if not selectors.may_admin_types(by):
-        raise NotAllowed(_("只有所长或系统管理员可以维护业务类型"))
+        raise NotAllowed(_("业务类型全分局通用，只有分局领导或系统管理员可以维护"))
     name, docs = _clean_type(name, documents, time_limit, limit_unit, instant)
     if BusinessType.objects.filter(name=name).exclude(pk=bt.pk).exists():
         raise ServiceError(_("已有同名业务类型"), code="name")

@@ -4,14 +4,16 @@ lookup by receipt number, business types.
 Reads through `selectors` (404 outside the territory or for roles without the desk); writes through
 `services` (a role that sees but may not act gets a 403 with a Chinese reason). ID numbers and phones are
 masked; officers and directors may reveal them for one item with a stated purpose (POST, audited), and the
-full values appear only in that response (`Cache-Control: no-store`). The receipt lookup is a POST, so
-receipt numbers stay out of URLs and access logs.
+full values appear only in that response (`Cache-Control: no-store`). The receipt lookup and the list's text
+search are POSTs, so names, receipt and case numbers stay out of URLs and access logs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +29,7 @@ from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.core.masking import mask_citizen_id, mask_phone
 from doorstep.desk import selectors, services
 from doorstep.desk.choices import CLOSED, STATUS_BADGES, IntakeKind, IntakeStatus
@@ -44,6 +48,10 @@ from doorstep.registry import privacy
 from doorstep.registry.forms import RevealForm, style
 
 PER_PAGE = 50
+LIST_FILTERS = ("room", "kind", "status", "owner", "overdue")  # the list's filters that may go in a URL
+SEARCH_SESSION_KEY = "desk.list_search"
+SEARCH_KEPT = 10  # list searches remembered per session (one per open tab is plenty)
+SEARCH_MAX = 50
 KIND_ICONS = {IntakeKind.HOUSEHOLD: "id", IntakeKind.CASE: "alert-triangle", IntakeKind.DISPUTE: "users"}
 ACTIONS = {  # action → (label, button class, note required)
     "start": (gettext_lazy("开始办理"), "btn-primary", False),
@@ -249,7 +257,7 @@ def item_transition(request, pk: int):
     if action not in services.TRANSITIONS:
         messages.error(request, _("未知的操作"))
     elif not form.is_valid():
-        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, form_errors_text(form))
     else:
         try:
             services.transition(intake, action, by=request.user, note=form.cleaned_data["note"])
@@ -266,7 +274,7 @@ def item_documents(request, pk: int):
     intake = _acting(request, pk)
     form = DocumentsForm(request.POST, intake=intake)
     if not form.is_valid():
-        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, form_errors_text(form))
     else:
         try:
             services.supply_documents(
@@ -285,7 +293,7 @@ def item_assign(request, pk: int):
     intake = _acting(request, pk)
     form = AssignForm(request.POST, owners=selectors.owners_for(intake.station_id))
     if not form.is_valid():
-        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, form_errors_text(form))
     else:
         try:
             services.assign(
@@ -321,27 +329,62 @@ def receipt(request, pk: int):
 
 
 # --- station list and lookup ---------------------------------------------------------------------------------
+def _remember_search(request, text: str) -> str:
+    """Keep a list search's text in the session under a fresh opaque token, and return the token."""
+    saved = dict(request.session.get(SEARCH_SESSION_KEY) or {})
+    while len(saved) >= SEARCH_KEPT:
+        saved.pop(next(iter(saved)))  # the oldest (dicts keep insertion order, also through the session)
+    token = secrets.token_urlsafe(8)
+    saved[token] = text
+    request.session[SEARCH_SESSION_KEY] = saved
+    return token
+
+
+def _list_url(params: dict[str, str]) -> str:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return reverse("desk:item_list") + (f"?{query}" if query else "")
+
+
 @login_required
 def item_list(request):
+    """The station-wide list. The text box finds names, receipt and case numbers, so it is never in a URL:
+    the filter form is POSTed, its text is kept in the session under an opaque token, and the redirect, the
+    pagination and every other link carry only the token (`s`) and the plain filters (room, kind, …)."""
     user = request.user
     selectors.require_view(user)
+    if request.method == "POST":
+        params = {k: request.POST.get(k, "").strip()[:40] for k in LIST_FILTERS}
+        text = request.POST.get("q", "").strip()[:SEARCH_MAX]
+        if text:
+            params["s"] = _remember_search(request, text)
+        return redirect(_list_url(params))
     now = timezone.now()
     qs = selectors.intakes_for(user).order_by("-received_at", "-id")
-    filterset = IntakeFilterSet(request.GET or None, queryset=qs, request=request)
+    data = {k: request.GET[k] for k in LIST_FILTERS if request.GET.get(k)}
+    token = request.GET.get("s", "")
+    text = (request.session.get(SEARCH_SESSION_KEY) or {}).get(token) if token else None
+    if text:
+        data["q"] = text
+    else:
+        token = ""  # an unknown or expired token: the list without the text search
+    filterset = IntakeFilterSet(data or None, queryset=qs, request=request)
     style(filterset.form)
     page = Paginator(filterset.qs, PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = _decorate(list(page.object_list), now)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "desk/item_list.html",
-        {
-            "filter": filterset,
-            "page": page,
-            "query": query.urlencode(),
-            "overdue_count": selectors.intakes_for(user).filter(selectors.overdue_q(now)).count(),
-        },
+    query = {k: v for k, v in data.items() if k != "q"}
+    if token:
+        query["s"] = token
+    return _private(
+        render(
+            request,
+            "desk/item_list.html",
+            {
+                "filter": filterset,
+                "page": page,
+                "query": urlencode(query),
+                "overdue_count": selectors.intakes_for(user).filter(selectors.overdue_q(now)).count(),
+            },
+        )
     )
 
 
@@ -352,9 +395,12 @@ def lookup(request):
     selectors.require_view(user)
     form = LookupForm(request.POST)
     if form.is_valid():
-        from doorstep.desk.rules import normalise_receipt_no
+        from doorstep.desk.rules import legacy_receipt_no, normalise_receipt_no
 
-        number = normalise_receipt_no(form.cleaned_data["receipt_no"])
+        typed = form.cleaned_data["receipt_no"]
+        # A number failing the current check may still be one issued before #7 (first check algorithm):
+        # it is then only ever an exact match on a stored number, see desk.rules.
+        number = normalise_receipt_no(typed) or legacy_receipt_no(typed)
         if number is None:
             messages.error(request, _("回执号格式或校验位不正确，请核对"))
         else:
@@ -371,7 +417,7 @@ def lookup(request):
 def _require_type_admin(user: Any) -> None:
     selectors.require_view(user)
     if not selectors.may_admin_types(user):
-        raise PermissionDenied(_("只有所长或系统管理员可以维护业务类型"))
+        raise PermissionDenied(_("业务类型全分局通用，只有分局领导或系统管理员可以维护"))
 
 
 @login_required

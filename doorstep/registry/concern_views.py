@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry import privacy, selectors, services
 from doorstep.registry.choices import ConcernStatus, ConcernType
@@ -103,7 +104,7 @@ def _concern_action(request, pk: int, form_class, call, success: str):
         else:
             messages.success(request, success)
     else:
-        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, form_errors_text(form))
     return concern
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.core.ids import ascii_digits
 from doorstep.core.requestdata import request_data
 from doorstep.org.territory import Territory
@@ -139,7 +140,7 @@ def event_handle(request, pk: int):
     back = reverse("video:event", args=[event.pk])
     form = HandleEventForm(request.POST)
     if not form.is_valid():
-        return _refused(request, "；".join(e for errors in form.errors.values() for e in errors), 400, back)
+        return _refused(request, form_errors_text(form), 400, back)
     try:
         event = services.handle_event(event, by=request.user, **form.cleaned_data)
     except ServiceError as exc:

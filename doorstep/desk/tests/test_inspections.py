@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import io
+import struct
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,9 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from doorstep.audit.models import AuditEntry
@@ -619,3 +623,144 @@ def test_the_map_colours_police_rooms_by_inspection_for_those_who_may_see_them(w
     page = client_for(world.director).get("/map/").content.decode()
     assert 'data-inspections-url="/desk/inspections/rooms.geojson"' in page
     assert "data-inspections-url" not in client_for(world.patrol).get("/map/").content.decode()
+
+
+# --- review #7: partial posts, files of rolled-back saves, broken images ---------------------------------------
+def _media_files(settings) -> set[str]:
+    root = settings.MEDIA_ROOT
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def test_a_partial_post_keeps_the_judgments_of_the_rows_it_does_not_carry(world, client_for):
+    c = client_for(world.director)
+    inspection = insp.start_inspection(world.room_c1, by=world.director)
+    rows = fill(inspection, world.director, fail=(1,))
+    inspection.refresh_from_db()
+    insp.record_results(inspection, results={}, note="整体较好", by=world.director)
+    # Only the first row is posted (a page cut short, an old form): it changes, the others stay.
+    data = {
+        "action": "save",
+        "owner": "",
+        "due_on": "",
+        f"passed-{rows[0].pk}": "0",
+        f"note-{rows[0].pk}": "缺",
+    }
+    response = c.post(reverse("desk:inspection_edit", args=[inspection.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    saved = {r.pk: (r.passed, r.note) for r in inspection.rows.all()}
+    assert saved[rows[0].pk] == (False, "缺")
+    assert saved[rows[1].pk] == (False, "标牌破损")
+    assert all(saved[r.pk] == (True, "") for r in rows[2:])
+    inspection.refresh_from_db()
+    assert inspection.note == "整体较好"
+    # A row whose note is posted but not its radio buttons keeps its judgment and takes the note.
+    data = {"action": "save", f"note-{rows[2].pk}": "补充说明"}
+    assert c.post(reverse("desk:inspection_edit", args=[inspection.pk]), data).status_code == 302
+    row = inspection.rows.get(pk=rows[2].pk)
+    assert row.passed is True and row.note == "补充说明"
+
+
+def test_photos_of_a_save_that_rolls_back_are_deleted(world, settings):
+    inspection = insp.start_inspection(world.room_c1, by=world.director)
+    first, second = list(inspection.rows.all())[:2]
+    insp.record_results(
+        inspection, results={}, photos={second.pk: [jpeg() for _ in range(5)]}, by=world.director
+    )
+    before = _media_files(settings)
+    assert len(before) == 5
+    # The first row's photo is written, then the second row's sixth photo refuses the whole save.
+    with pytest.raises(ServiceError, match="最多5张"):
+        insp.record_results(
+            inspection,
+            results={first.pk: insp.RowResult(False, "破损")},
+            photos={first.pk: [jpeg()], second.pk: [jpeg()]},
+            by=world.director,
+        )
+    assert _media_files(settings) == before
+    assert InspectionPhoto.objects.count() == 5 and not InspectionPhoto.objects.filter(row=first).exists()
+
+
+def test_the_photo_of_a_task_closing_that_rolls_back_is_deleted(world, settings, monkeypatch):
+    """The audit write is made to fail (monkeypatched): nothing else after the photo's write can fail here."""
+    inspection = submitted(world)
+    task = inspection.tasks.get()
+    before = _media_files(settings)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(insp, "record_change", broken)
+    with pytest.raises(RuntimeError):
+        insp.close_task(task, note="已更换标牌", photo=jpeg(), by=world.officer_a)
+    assert _media_files(settings) == before
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN and not task.close_photo
+
+
+def test_photos_of_a_committed_save_stay(world, settings):
+    inspection = insp.start_inspection(world.room_c1, by=world.director)
+    row = inspection.rows.first()
+    insp.record_results(inspection, results={}, photos={row.pk: [jpeg()]}, by=world.director)
+    photo = InspectionPhoto.objects.get()
+    assert _media_files(settings) == {photo.image.name}
+
+
+def _truncated_jpeg() -> bytes:
+    data = jpeg(size=(640, 480)).read()
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _truncated_jpeg(),
+        b"\xff\xd8\xff",
+        b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00II*\x00\x08\x00",  # an EXIF segment cut short
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00",
+        b"GIF89a\x10\x00\x10\x00",
+        b"",
+    ],
+    ids=["half-jpeg", "jpeg-magic", "short-exif", "short-png", "short-gif", "empty"],
+)
+def test_truncated_images_are_refused_in_chinese(data):
+    with pytest.raises(ServiceError, match="不是有效的图片"):
+        normalise_photo(SimpleUploadedFile("p.jpg", data, content_type="image/jpeg"))
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=4096),
+    st.sampled_from([b"", b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"II*\x00"]),
+)
+def test_random_bytes_are_refused_in_chinese_never_an_exception(data, magic):
+    try:
+        content = normalise_photo(SimpleUploadedFile("p.jpg", magic + data, content_type="image/jpeg"))
+    except ServiceError as exc:
+        assert str(exc) == "上传的文件不是有效的图片"
+    else:  # random bytes that happen to be an image: then a clean JPEG came out
+        with Image.open(io.BytesIO(content.read())) as image:
+            assert image.format == "JPEG"
+
+
+@pytest.mark.parametrize("error", [EOFError("no more images"), struct.error("unpack requires a buffer")])
+def test_decoder_errors_outside_pillows_own_are_refused_in_chinese(monkeypatch, error):
+    """Pillow 13 wraps most of these itself; other versions and plugins let EOFError and struct.error out of
+    load() on truncated data, so the decoder is made to raise them here (monkeypatched)."""
+    from PIL import ImageFile
+
+    def broken(self):
+        raise error
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", broken)
+    with pytest.raises(ServiceError, match="不是有效的图片"):
+        normalise_photo(jpeg())
+
+
+def test_a_truncated_photo_on_the_page_is_a_400_in_chinese_not_a_500(world, client_for, settings):
+    c = client_for(world.director)
+    inspection = insp.start_inspection(world.room_c1, by=world.director)
+    broken = SimpleUploadedFile("p.jpg", _truncated_jpeg(), content_type="image/jpeg")
+    data = _post_all(inspection, fail_index=0, note="门头标牌缺失", photo=broken, action="save")
+    response = c.post(reverse("desk:inspection_edit", args=[inspection.pk]), data)
+    assert response.status_code == 400 and "上传的文件不是有效的图片" in response.content.decode()
+    assert not InspectionPhoto.objects.exists() and _media_files(settings) == set()

@@ -4,6 +4,9 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from doorstep.desk import rules
 
@@ -61,3 +64,54 @@ def test_receipt_numbers_are_not_a_sequence():
 )
 def test_case_number_format(name, year, seq, expected):
     assert rules.case_number(name, year, seq) == expected
+
+
+# --- the check character ---------------------------------------------------------------------------------------
+DIGIT_POSITIONS = range(11)  # room code and date; the rest (random part and check) are ALPHABET characters
+
+
+def _allowed(position: int) -> str:
+    return "0123456789" if position in DIGIT_POSITIONS else rules.ALPHABET
+
+
+def _typed(chars: list[str]) -> str:
+    return "".join(chars)
+
+
+receipt_bodies = st.tuples(
+    st.text("0123456789", min_size=11, max_size=11), st.text(rules.ALPHABET, min_size=5, max_size=5)
+).map(lambda parts: parts[0] + parts[1])
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(receipt_bodies)
+def test_every_single_substitution_and_adjacent_transposition_is_refused(body):
+    number = body + rules._check(body)
+    assert rules.normalise_receipt_no(number) == f"{number[:5]}-{number[5:11]}-{number[11:]}"
+    chars = list(number)
+    for i, original in enumerate(chars):
+        # Any other character, also one that is not allowed there (refused by the shape check then).
+        for other in "0123456789" + rules.ALPHABET:
+            if other != original:
+                typo = chars[:i] + [other] + chars[i + 1 :]
+                assert rules.normalise_receipt_no(_typed(typo)) is None, (number, i, other)
+    for i in range(len(chars) - 1):
+        if chars[i] != chars[i + 1]:
+            typo = chars[:i] + [chars[i + 1], chars[i]] + chars[i + 2 :]
+            assert rules.normalise_receipt_no(_typed(typo)) is None, (number, i)
+
+
+def test_zero_and_two_one_and_three_no_longer_share_a_check_character():
+    # With the first algorithm these pairs gave the same check character (both valued 0, both valued 1).
+    for a, b in (("0", "2"), ("1", "3")):
+        assert rules._check(f"0100{a}261128ABCDE") != rules._check(f"0100{b}261128ABCDE")
+        assert rules._legacy_check(f"0100{a}261128ABCDE") == rules._legacy_check(f"0100{b}261128ABCDE")
+
+
+def test_receipts_issued_with_the_first_check_are_still_recognised_as_such():
+    body = "01001261128ABCDE"
+    old = f"01001-261128-ABCDE{rules._legacy_check(body)}"
+    assert rules._legacy_check(body) != rules._check(body)
+    assert rules.normalise_receipt_no(old) is None  # not a current number...
+    assert rules.legacy_receipt_no(old.replace("-", "").lower()) == old  # ...but one issued before #7
+    assert rules.legacy_receipt_no(f"01001-261128-ABCDE{rules._check(body)}") is None

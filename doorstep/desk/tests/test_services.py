@@ -232,9 +232,9 @@ def test_moving_an_item_on_is_refused_outside_the_station(world):
         services.transition(intake, "start", by=world.leader)
 
 
-def test_business_types_are_kept_by_directors_and_admins(world):
+def test_business_types_are_kept_by_leaders_and_admins(world):
     bt = services.create_business_type(
-        name="港澳通行证咨询", documents=["身份证", " 身份证", ""], time_limit=2, by=world.director
+        name="港澳通行证咨询", documents=["身份证", " 身份证", ""], time_limit=2, by=world.leader
     )
     assert bt.documents == ["身份证"]
     with pytest.raises(ServiceError, match="同名"):
@@ -256,6 +256,24 @@ def test_business_types_are_kept_by_directors_and_admins(world):
     )
     bt.refresh_from_db()
     assert bt.instant and not bt.active
+    # The list is sub-bureau-wide: a station director (or an evaluator) may not change it.
+    for user in (world.director, world.director_s2, world.evaluator):
+        with pytest.raises(NotAllowed, match="分局领导或系统管理员"):
+            services.create_business_type(name="Z", documents=[], time_limit=1, by=user)
+        with pytest.raises(NotAllowed):
+            services.update_business_type(
+                bt,
+                name="改名",
+                documents=[],
+                time_limit=1,
+                limit_unit="working_days",
+                instant=False,
+                active=True,
+                position=0,
+                by=user,
+            )
+    bt.refresh_from_db()
+    assert bt.name == "港澳通行证咨询"
     with pytest.raises(ServiceError, match="已停用"):
         household(world, bt_name="港澳通行证咨询")
 
