@@ -13,13 +13,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from doorstep.alarms.routing import websocket_urlpatterns as alarm_websockets  # noqa: E402
+from doorstep.duty.routing import websocket_urlpatterns as duty_websockets  # noqa: E402
 from doorstep.video.routing import websocket_urlpatterns as video_websockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(alarm_websockets + video_websockets))
+            AuthMiddlewareStack(URLRouter(alarm_websockets + video_websockets + duty_websockets))
         ),
     }
 )

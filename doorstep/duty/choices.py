@@ -9,6 +9,7 @@ class RoomState(models.TextChoices):
 
     STAFFED = "staffed", _("在岗")
     LATE = "late", _("迟到")
+    LEFT = "left", _("离岗")
     EMPTY = "empty", _("无人在岗")
 
 

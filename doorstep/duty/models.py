@@ -81,12 +81,18 @@ class Attendance(TimeStampedModel):
     out_accuracy_m = models.FloatField(_("签退定位精度（米）"), null=True, blank=True)
     out_distance_m = models.FloatField(_("签退距警务室（米）"), null=True, blank=True)
     out_outside = models.BooleanField(_("签退不在范围内"), default=False)
+    # Closed by the system, not the person: left open past `rules.PROOF_HORIZON` (a forgotten clock-out).
+    auto_closed = models.BooleanField(_("未签退，系统关闭"), default=False)
 
     class Meta:
         verbose_name = _("值守签到")
         verbose_name_plural = _("值守签到")
         ordering = ["-clock_in_at", "-id"]
-        indexes = [models.Index(fields=["room", "clock_in_at"])]
+        indexes = [
+            models.Index(fields=["room", "clock_in_at"]),
+            # The live board reads only recent clock-outs (and the last one of a room opening an alert).
+            models.Index(fields=["room", "clock_out_at"]),
+        ]
         constraints = [
             # One open attendance per person: nobody is on duty in two rooms at once.
             models.UniqueConstraint(

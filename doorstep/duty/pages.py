@@ -102,6 +102,7 @@ def board(request):
     counts = {
         "staffed": sum(1 for s in states if s.state == "staffed"),
         "late": sum(1 for s in states if s.state == "late"),
+        "left": sum(1 for s in states if s.state == "left"),
         "empty": sum(1 for s in states if s.state == "empty"),
         "alerting": sum(1 for s in states if s.alerting),
     }
@@ -337,6 +338,7 @@ def _attendance_json(a: Attendance) -> dict[str, Any]:
         "late": a.late,
         "late_minutes": a.late_minutes,
         "out_outside": a.out_outside,
+        "auto_closed": a.auto_closed,
     }
 
 
@@ -353,8 +355,13 @@ def clock(request):
     staff = access.duty_staff(request.user)
     context: dict[str, Any] = {"staff": staff, "now": now}
     if staff is not None:
+        # A forgotten clock-out (open past the horizon) no longer holds the page: clocking in closes it.
         open_one = (
-            Attendance.objects.filter(staff=staff, clock_out_at__isnull=True).select_related("room").first()
+            Attendance.objects.filter(
+                staff=staff, clock_out_at__isnull=True, clock_in_at__gte=services.rules.forgotten_before(now)
+            )
+            .select_related("room")
+            .first()
         )
         rooms = list(_clockable_rooms(request.user, staff, now))
         shifts = list(

@@ -8,19 +8,21 @@ own transaction, since the refusal rolls the attempt back).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.geo import LAT_RANGE, LNG_RANGE, distance_m
-from doorstep.duty import access, rules
+from doorstep.duty import access, realtime, rules
 from doorstep.duty.models import Attendance, DutyAssignment, RoomAlert, RoomShift
 from doorstep.org.models import PoliceRoom, Staff
 
@@ -246,7 +248,9 @@ def clock_in(
     now: dt.datetime | None = None,
 ) -> Attendance:
     """Clock in at the room. Inside the geofence (radius + min(accuracy, 50 m)) only; without a shift now it is
-    accepted and flagged 无排班; later than the grace period after the shift's start it is flagged 迟到."""
+    accepted and flagged 无排班; later than the grace period after the shift's start it is flagged 迟到 — unless
+    the person already clocked in for that shift (back from a break). An open attendance older than
+    `rules.PROOF_HORIZON` (a forgotten clock-out) is closed as 未签退，系统关闭 rather than refusing."""
     now = now or timezone.now()
     lng_f, lat_f, acc_f = _position(lng, lat, accuracy)
     if staff.station_id != room.community.station_id or staff.kind not in rules.ELIGIBLE_KINDS:
@@ -276,9 +280,15 @@ def clock_in(
     with transaction.atomic():
         _lock_staff(staff)
         open_one = (
-            Attendance.objects.filter(staff=staff, clock_out_at__isnull=True).select_related("room").first()
+            Attendance.objects.select_for_update()
+            .filter(staff=staff, clock_out_at__isnull=True)
+            .select_related("room")
+            .first()
         )
-        if open_one is not None:
+        if open_one is not None and open_one.clock_in_at < rules.forgotten_before(now):
+            # A forgotten clock-out proves nothing any more: it must not keep the person from clocking in.
+            _close_forgotten(open_one, by=by, now=now)
+        elif open_one is not None:
             raise RuleViolation(
                 _("您已于 %(at)s 在%(room)s签到，请先签退")
                 % {"at": _fmt(open_one.clock_in_at), "room": open_one.room}
@@ -291,7 +301,8 @@ def clock_in(
             .first()
         )
         late_by = now - shift.starts_at if shift is not None else dt.timedelta(0)
-        late = shift is not None and late_by > rules.late_grace()
+        # Lateness is judged by the first clock-in of the shift only: coming back from a break is not 迟到.
+        late = shift is not None and late_by > rules.late_grace() and not _attended(staff, shift, now)
         try:
             with transaction.atomic():
                 attendance = Attendance.objects.create(
@@ -316,7 +327,48 @@ def clock_in(
             alert.closed_by = attendance
             alert.save(update_fields=["closed_at", "closed_by", "updated_at"])
             record_change(by, "duty.alert_close", alert, before=before)
+            transaction.on_commit(functools.partial(realtime.publish_room_alert, alert.pk))
     return attendance
+
+
+def _attended(staff: Staff, shift: RoomShift, now: dt.datetime) -> bool:
+    """Whether the person already clocked in for `shift` before `now` (`rules.attended`)."""
+    early = shift.starts_at - rules.EARLY_CLOCK_IN
+    candidates = Attendance.objects.filter(staff=staff, room_id=shift.room_id, clock_in_at__lt=now).filter(
+        Q(shift=shift) | Q(clock_in_at__gte=early) | Q(clock_out_at__gt=early)
+    )
+    return any(rules.attended(a, shift, now) for a in candidates)
+
+
+def _close_forgotten(attendance: Attendance, *, by: Any, now: dt.datetime) -> None:
+    """Close an attendance left open past `rules.PROOF_HORIZON` (inside a transaction, its row locked). The
+    clock-out time is the moment it stopped proving presence (the live board has shown the room empty since
+    then), flagged `auto_closed` and — no position — `out_outside`, so nobody mistakes it for a clock-out."""
+    before = snapshot(attendance)
+    attendance.clock_out_at = min(now, attendance.clock_in_at + rules.PROOF_HORIZON)
+    attendance.auto_closed = True
+    attendance.out_outside = True
+    attendance.save(update_fields=["clock_out_at", "auto_closed", "out_outside", "updated_at"])
+    record_change(by, "duty.clock_out_forgotten", attendance, before=before, note=_("未签退，系统关闭"))
+
+
+def close_forgotten_attendances(now: dt.datetime | None = None, *, by: Any = None) -> int:
+    """Close every attendance left open past `rules.PROOF_HORIZON` (run by the supervision tick); each in
+    its own transaction, re-checked under lock, so two ticks at once close each one once."""
+    now = now or timezone.now()
+    cutoff = rules.forgotten_before(now)
+    stale = Attendance.objects.filter(clock_out_at__isnull=True, clock_in_at__lt=cutoff)
+    closed = 0
+    for pk in list(stale.values_list("pk", flat=True)):
+        with transaction.atomic():
+            attendance = stale.select_for_update().filter(pk=pk).first()
+            if attendance is None:  # clocked out or closed meanwhile
+                continue
+            _close_forgotten(attendance, by=by, now=now)
+            closed += 1
+    if closed:
+        log.warning("duty: %d forgotten clock-outs closed", closed)
+    return closed
 
 
 def clock_out(

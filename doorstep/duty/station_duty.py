@@ -399,21 +399,49 @@ def request_swap(
     return swap
 
 
+def _swap_gone() -> RuleViolation:
+    # A removed assignment takes its swap requests with it (CASCADE): a decision racing that removal.
+    return RuleViolation(_("换班涉及的班次已被删除，该换班申请已失效"), code="swap_gone")
+
+
+def _lock_swap_shifts(swap: SwapRequest) -> tuple[DutyAssignment, DutyAssignment]:
+    """Lock the swap's two assignments, in primary-key order (two approvals touching the same shifts cannot
+    deadlock), and return them fresh; refused when either was removed since the request."""
+    rows = {
+        a.pk: a
+        for a in DutyAssignment.objects.select_for_update(of=("self",))
+        .select_related("shift", "staff")
+        .filter(pk__in=[swap.mine_id, swap.theirs_id])
+        .order_by("pk")
+    }
+    if swap.mine_id not in rows or swap.theirs_id not in rows:
+        raise _swap_gone()
+    return rows[swap.mine_id], rows[swap.theirs_id]
+
+
 def approve_swap(
     swap: SwapRequest, *, note: str = "", by: Any, now: dt.datetime | None = None
 ) -> SwapRequest:
-    """Swap the two people atomically, every rule re-checked now (not as at the request)."""
-    mine, theirs = swap.mine, swap.theirs
-    _require_director(by, mine.shift.station_id)
+    """Swap the two people atomically, every rule re-checked now (not as at the request): both shifts still
+    to come, both still on the roster, the rosters' rules. The assignments are locked first, then the people
+    and the request."""
+    now = now or timezone.now()
+    try:
+        station_id = swap.mine.shift.station_id
+    except DutyAssignment.DoesNotExist as exc:
+        raise _swap_gone() from exc
+    _require_director(by, station_id)
     with transaction.atomic():
+        mine, theirs = _lock_swap_shifts(swap)
         _lock_staff(mine.staff, theirs.staff)
-        swap = SwapRequest.objects.select_for_update().select_related("mine", "theirs").get(pk=swap.pk)
+        locked = SwapRequest.objects.select_for_update().filter(pk=swap.pk).first()
+        if locked is None:  # removed with one of its shifts
+            raise _swap_gone()
+        swap = locked
         if swap.status != SwapStatus.PENDING:
             raise RuleViolation(_("该换班申请已处理"))
-        mine, theirs = (
-            DutyAssignment.objects.select_related("shift", "staff").get(pk=swap.mine_id),
-            DutyAssignment.objects.select_related("shift", "staff").get(pk=swap.theirs_id),
-        )
+        if mine.starts_at <= now or theirs.starts_at <= now:
+            raise RuleViolation(_("已开始或已结束的班次不能换班"))
         ex_a, ex_b = _check_swap(mine, theirs)
         before = snapshot(swap)
         a_staff, b_staff = mine.staff, theirs.staff
@@ -426,19 +454,26 @@ def approve_swap(
         record_change(by, "duty.station_assignment_swap", mine, before=mine_before)
         record_change(by, "duty.station_assignment_swap", theirs, before=theirs_before)
         swap.status = SwapStatus.APPROVED
-        swap.decided_by, swap.decided_at, swap.decision_note = by, now or timezone.now(), (note or "").strip()
+        swap.decided_by, swap.decided_at, swap.decision_note = by, now, (note or "").strip()
         swap.save()
         record_change(by, "duty.station_swap_approve", swap, before=before)
     return swap
 
 
 def reject_swap(swap: SwapRequest, *, note: str = "", by: Any, now: dt.datetime | None = None) -> SwapRequest:
-    _require_director(by, swap.mine.shift.station_id)
+    try:
+        station_id = swap.mine.shift.station_id
+    except DutyAssignment.DoesNotExist as exc:
+        raise _swap_gone() from exc
+    _require_director(by, station_id)
     note = (note or "").strip()
     if not note:
         raise ServiceError(_("驳回须填写审批意见"))
     with transaction.atomic():
-        swap = SwapRequest.objects.select_for_update().get(pk=swap.pk)
+        locked = SwapRequest.objects.select_for_update().filter(pk=swap.pk).first()
+        if locked is None:  # removed with one of its shifts
+            raise _swap_gone()
+        swap = locked
         if swap.status != SwapStatus.PENDING:
             raise RuleViolation(_("该换班申请已处理"))
         before = snapshot(swap)

@@ -251,3 +251,42 @@ def test_clock_in_closes_the_rooms_open_alert(world):
     a = clock_in(world, staff=patrol_member(world))
     alert.refresh_from_db()
     assert alert.closed_at == at(23, 8, 5) and alert.closed_by == a
+
+
+def test_a_forgotten_clock_out_no_longer_blocks_the_next_clock_in(world):
+    """Issue #7: an attendance left open past the longest shift is closed (flagged and audited) when the person
+    clocks in again, instead of refusing them with 请先签退."""
+    old = clock_in(world, now=at(23, 8))
+    with pytest.raises(RuleViolation, match="请先签退"):  # within the horizon: a real open clock-in
+        clock_in(world, now=at(24, 9))
+    new = clock_in(world, now=at(24, 11))  # 27 h later
+    old.refresh_from_db()
+    assert old.auto_closed and old.out_outside
+    assert old.clock_out_at == at(24, 10)  # when it stopped proving presence (24 h shift + 2 h)
+    entry = AuditEntry.objects.get(action="duty.clock_out_forgotten", object_id=str(old.pk))
+    assert entry.note == "未签退，系统关闭" and entry.actor_id == world.officer_a.pk
+    assert new.clock_out_at is None and not new.auto_closed
+    assert Attendance.objects.filter(clock_out_at__isnull=True).get() == new
+
+
+def test_coming_back_from_a_break_is_not_late(world):
+    """Issue #7: lateness is judged by the first clock-in of the shift only."""
+    shift(world, world.officer_a_staff, at(23, 8), at(23, 16))
+    first = clock_in(world, now=at(23, 8, 5))
+    services.clock_out(staff=world.officer_a_staff, by=world.officer_a, now=at(23, 10))
+    back = clock_in(world, now=at(23, 10, 40))
+    assert not first.late and not back.late and back.late_minutes == 0 and back.shift is not None
+    # One who arrived late stays flagged on that first clock-in, not again after a break.
+    shift(world, world.officer_b_staff, at(23, 8), at(23, 16))
+    late = clock_in(world, staff=world.officer_b_staff, by=world.officer_b, now=at(23, 8, 30))
+    services.clock_out(staff=world.officer_b_staff, by=world.officer_b, now=at(23, 11))
+    again = clock_in(world, staff=world.officer_b_staff, by=world.officer_b, now=at(23, 12))
+    assert late.late and late.late_minutes == 30 and not again.late
+
+
+def test_a_clock_in_before_the_early_window_left_before_the_start_does_not_excuse_lateness(world):
+    shift(world, world.officer_a_staff, at(23, 8), at(23, 16))
+    clock_in(world, now=at(23, 6, 30))  # 无排班: too early to count for the shift
+    services.clock_out(staff=world.officer_a_staff, by=world.officer_a, now=at(23, 6, 50))
+    a = clock_in(world, now=at(23, 8, 30))
+    assert a.late and a.late_minutes == 30

@@ -451,3 +451,65 @@ def test_the_gaps_page_leaves_out_rooms_that_are_not_open_around_the_clock(world
     PoliceRoom.objects.filter(pk=world.room_c1.pk).update(open_24h=False)
     page = client_for(world.director).get("/duty/gaps/").content.decode()
     assert "西福警务室" not in page and "东星警务室" in page
+
+
+def _night_pair(world, shifts):
+    # Night duty: no community-officer rule in the way.
+    mine = station_duty.assign(
+        shift=shifts["duty_night"], staff=world.officer_a_staff, day=MONDAY, by=world.director
+    )
+    theirs = station_duty.assign(
+        shift=shifts["duty_night"], staff=world.auxiliary_a.staff, day=TUESDAY, by=world.director
+    )
+    return mine, theirs
+
+
+def test_swap_approval_rechecks_that_both_shifts_are_still_to_come(world, shifts):
+    """Issue #7: a swap requested in time but decided after one shift started is refused."""
+    mine, theirs = _night_pair(world, shifts)
+    swap = station_duty.request_swap(mine=mine, theirs=theirs, reason="家中有事", by=world.officer_a)
+    with pytest.raises(RuleViolation, match="已开始或已结束"):
+        station_duty.approve_swap(swap, by=world.director, now=mine.starts_at + dt.timedelta(minutes=1))
+    mine.refresh_from_db()
+    swap.refresh_from_db()
+    assert mine.staff == world.officer_a_staff and swap.status == SwapStatus.PENDING
+
+
+def test_swap_approval_when_a_shift_was_removed_meanwhile_is_a_rule_violation(world, shifts):
+    """Issue #7: the assignment (and with it the request) removed between loading and deciding."""
+    mine, theirs = _night_pair(world, shifts)
+    swap = station_duty.request_swap(mine=mine, theirs=theirs, reason="家中有事", by=world.officer_a)
+    swap = SwapRequest.objects.select_related("mine__shift").get(pk=swap.pk)  # as the page loads it
+    station_duty.unassign(theirs, by=world.director)
+    with pytest.raises(RuleViolation, match="已被删除") as exc:
+        station_duty.approve_swap(swap, by=world.director)
+    assert exc.value.code == "swap_gone"
+    with pytest.raises(RuleViolation, match="已被删除"):
+        station_duty.reject_swap(swap, note="不同意", by=world.director)
+    mine.refresh_from_db()
+    assert mine.staff == world.officer_a_staff
+
+
+def test_swap_decide_page_answers_a_removed_shift_with_the_reason(world, shifts, client_for, monkeypatch):
+    """Issue #7: the race on the page — the shift removed after the page loaded the request — is a message,
+    not a 500. The removal is made inside the page's own lookup, the only place the race can be staged."""
+    from doorstep.duty import station_pages
+
+    mine, theirs = _night_pair(world, shifts)
+    swap = station_duty.request_swap(mine=mine, theirs=theirs, reason="家中有事", by=world.officer_a)
+    real = station_pages.get_in_territory
+
+    def load_then_remove(user, qs, **kw):
+        found = real(user, qs, **kw)
+        if isinstance(found, SwapRequest):
+            DutyAssignment.objects.filter(pk=theirs.pk).delete()
+        return found
+
+    monkeypatch.setattr(station_pages, "get_in_territory", load_then_remove)
+    r = client_for(world.director).post(
+        f"/duty/station/swaps/{swap.pk}/decide/", {"decision": "approve"}, follow=True
+    )
+    assert r.status_code == 200 and "换班涉及的班次已被删除" in r.content.decode()
+    assert not SwapRequest.objects.exists()
+    mine.refresh_from_db()
+    assert mine.staff == world.officer_a_staff

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from doorstep.audit.models import AuditEntry
@@ -109,3 +111,79 @@ def test_a_forgotten_clock_out_stops_proving_the_room_staffed(world):
     assert _state(world, at(24, 9)).state == "staffed"  # 25 h later: within a 24 h shift + 2 h grace
     stale = _state(world, at(24, 11))  # 27 h later
     assert stale.state == "empty" and stale.present == [] and stale.alert_reason is not None
+
+
+def test_tick_closes_a_forgotten_clock_out_so_the_person_can_clock_in(world):
+    """Issue #7: the periodic tick closes an attendance left open past the longest shift, flagged and audited."""
+    from doorstep.duty.models import Attendance
+
+    old = _in(world, world.officer_b_staff, at(23, 8))
+    supervision.tick(at(24, 9))  # 25 h: still within a 24 h shift + 2 h
+    old.refresh_from_db()
+    assert old.clock_out_at is None and not old.auto_closed
+    supervision.tick(at(24, 11))
+    supervision.tick(at(24, 11, 1))  # closed once
+    old.refresh_from_db()
+    assert old.auto_closed and old.clock_out_at == at(24, 10)
+    entries = AuditEntry.objects.filter(action="duty.clock_out_forgotten", object_id=str(old.pk))
+    assert [e.note for e in entries] == ["未签退，系统关闭"]
+    assert not Attendance.objects.filter(clock_out_at__isnull=True).exists()
+    _in(world, world.officer_b_staff, at(24, 12))
+
+
+def test_a_person_who_left_mid_shift_shows_as_left_not_late(world):
+    """Issue #7: on time, then gone before the shift's end, is 离岗 on the board, not 迟到."""
+    services.create_shift(
+        room=world.room_c1,
+        staff=world.officer_a_staff,
+        starts_at=at(23, 8),
+        ends_at=at(23, 16),
+        by=world.director,
+    )
+    _in(world, world.officer_a_staff, at(23, 8, 5))
+    services.clock_out(staff=world.officer_a_staff, by=None, now=at(23, 10))
+    s = _state(world, at(23, 10, 30))
+    assert s.state == "left" and s.state_label == "离岗"
+    assert s.late == [] and [e.shift.staff for e in s.left] == [world.officer_a_staff]
+    assert s.alert_reason == "unstaffed"  # still nobody in the room: the alert is raised all the same
+    _in(world, world.officer_a_staff, at(23, 10, 40))  # back from the break: staffed, nobody late
+    s = _state(world, at(23, 10, 45))
+    assert s.state == "staffed" and s.late == [] and s.left == [] and s.expected[0].present
+
+
+def test_board_shows_left_on_the_page(world, client_for):
+    from django.utils import timezone
+
+    now = timezone.now()
+    services.create_shift(
+        room=world.room_c1,
+        staff=world.officer_a_staff,
+        starts_at=now - dt.timedelta(hours=2),
+        ends_at=now + dt.timedelta(hours=2),
+        by=world.director,
+    )
+    _in(world, world.officer_a_staff, now - dt.timedelta(hours=2))
+    services.clock_out(staff=world.officer_a_staff, by=None, now=now - dt.timedelta(hours=1))
+    html = client_for(world.director).get("/duty/?partial=1").content.decode()
+    assert f'data-room="{world.room_c1.pk}" data-state="left"' in html and "离岗" in html
+
+
+def test_room_states_reads_only_the_recent_attendance(world):
+    """Issue #7: the board's poll does not read the whole attendance history; an alert opened for a room
+    empty since long before still records when it was last left."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _in(world, world.officer_a_staff, at(2, 8))
+    services.clock_out(staff=world.officer_a_staff, by=None, now=at(2, 9))
+    with CaptureQueriesContext(connection) as queries:
+        s = _state(world, at(23, 8))
+    attendance_sql = [q["sql"] for q in queries.captured_queries if "duty_attendance" in q["sql"]]
+    assert len(attendance_sql) == 1 and '"clock_out_at" >=' in attendance_sql[0]
+    assert s.empty_since is None and s.alert_reason == "no_cover"  # as with a clock-out three weeks ago
+    supervision.tick(at(23, 8))
+    assert RoomAlert.objects.get(room=world.room_c1).empty_since == at(2, 9)
+    # Within the horizon the exact time is read as before.
+    _in(world, world.officer_a_staff, at(23, 9))
+    services.clock_out(staff=world.officer_a_staff, by=None, now=at(23, 10))
+    assert _state(world, at(24, 9)).empty_since == at(23, 10)
