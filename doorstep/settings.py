@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "doorstep.video",
     "doorstep.duty",
     "doorstep.desk",
+    "doorstep.mediation",
     "doorstep.registry",
 ]
 
@@ -331,3 +332,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
 }
+
+# --- dispute mediation ----------------------------------------------------------------------------------------
+# People's mediation (人民调解) is completed within this many days of the transfer to the mediation room by
+# default; public-security mediation (治安调解) within 3 working days (fixed by rule, not configurable).
+MEDIATION_LIMIT_DAYS = env_int("DOORSTEP_MEDIATION_LIMIT_DAYS", 30)
+# Every closed case gets a follow-up visit within this many days of closing.
+MEDIATION_FOLLOW_UP_DAYS = env_int("DOORSTEP_MEDIATION_FOLLOW_UP_DAYS", 15)
+if not 1 <= MEDIATION_LIMIT_DAYS <= 365 or not 1 <= MEDIATION_FOLLOW_UP_DAYS <= 365:
+    raise ConfigError("DOORSTEP_MEDIATION_LIMIT_DAYS and DOORSTEP_MEDIATION_FOLLOW_UP_DAYS must be 1–365")

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from doorstep.alarms.api import AlarmEventView
+from doorstep.core import views as core_views
 from doorstep.maps.api import (
     CameraLayerView,
     GridLayerView,
@@ -49,6 +50,8 @@ api_patterns = [
 
 urlpatterns = [
     path("", include("doorstep.core.urls")),
+    # Browsers ask for /favicon.ico on pages that are not HTML (a PDF, an image): the same icon, no 404.
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("accounts/", include("doorstep.accounts.urls")),
     path("org/", include("doorstep.org.urls")),
     path("map/", include("doorstep.maps.urls")),
@@ -56,6 +59,7 @@ urlpatterns = [
     path("video/", include("doorstep.video.urls")),
     path("duty/", include("doorstep.duty.urls")),
     path("desk/", include("doorstep.desk.urls")),
+    path("mediation/", include("doorstep.mediation.urls")),
     path("registry/", include("doorstep.registry.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -34,6 +34,10 @@ const FILES = [
   ["echarts", "dist/echarts.min.js", "echarts/echarts.min.js"],
   ["@tabler/icons-webfont", "dist/tabler-icons.min.css", "tabler-icons/tabler-icons.min.css", woff2Only],
   ["@tabler/icons-webfont", "dist/fonts/tabler-icons.woff2", "tabler-icons/fonts/tabler-icons.woff2"],
+  // The Chinese font embedded (subset) in generated PDFs: agreements, bulletins (doorstep/core/pdf.py).
+  // TrueType outlines, so the PDF library can subset it; SIL Open Font License.
+  ["@expo-google-fonts/noto-sans-sc", "400Regular/NotoSansSC_400Regular.ttf", "fonts/NotoSansSC-Regular.ttf"],
+  ["@expo-google-fonts/noto-sans-sc", "LICENSE_FONT", "fonts/OFL.txt"],
 ];
 
 // Prebuilt SDF glyph ranges (PBF) for one font stack, all 256 ranges 0-65535.

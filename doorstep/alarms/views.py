@@ -118,6 +118,7 @@ def _labels() -> dict[str, str]:
         "arriving": _("正在登记到场…"),
         "arrived_at": _("已到场"),
         "arrive_no_fix": _("不带定位登记到场"),
+        "to_mediation": _("现场是矛盾纠纷：登记调解"),
         "geo_denied": _("定位权限被拒绝。请在浏览器设置中允许本网站使用位置信息后重试。"),
         "geo_unavailable": _("暂时无法获取定位（信号弱或定位服务关闭）。请到开阔处重试。"),
         "geo_timeout": _("获取定位超时。请重试。"),

@@ -10,6 +10,7 @@ from doorstep.alarms import devices as alarm_devices
 from doorstep.alarms import stats as alarm_stats
 from doorstep.alarms.services import CONSOLE_ROLES
 from doorstep.desk import selectors as desk_selectors
+from doorstep.mediation import access as mediation_access
 from doorstep.video import access as video_access
 
 AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
@@ -45,6 +46,8 @@ def navigation(request):
     items.append(("duty:board", "building-broadcast-tower", _("警务室值守")))
     if desk_selectors.may_view(user):
         items.append(("desk:index", "clipboard-list", _("服务台")))
+    if mediation_access.may_view(user):
+        items.append(("mediation:index", "scale", _("矛盾调解")))
     if video_access.may_patrol(user):  # the console links to cameras, events, tours and broadcasts by tabs
         items.append(("video:patrol", "video", _("视频巡查")))
     elif video_access.may_view(user):

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from doorstep.accounts.choices import Role, Scope
+from doorstep.mediation import access as mediation_access
 from doorstep.org import selectors
 from doorstep.org.choices import RequestStatus
 from doorstep.org.models import GridAssignment
@@ -73,4 +74,14 @@ def home(request):
             },
             ensure_ascii=False,
         )
+    context["mediation_todo"] = mediation_access.todo_counts(user, timezone.now())
     return render(request, "core/home.html", context)
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on pages that are not HTML (a PDF, an image): the site icon.
+    Resolved per request, not at import, so the static manifest is read only once it exists."""
+    from django.shortcuts import redirect
+    from django.templatetags.static import static
+
+    return redirect(static("doorstep/favicon.svg"), permanent=True)

@@ -1,8 +1,9 @@
 """Pure rules of the service desk: due times, receipt numbers and case numbers.
 
-Due times: a limit in working days counts Monday–Friday only, starting the day after receipt, and ends at
-the end (23:59:59 local) of the last counted day; public holidays and adjusted weekends (调休) are NOT
-taken into account yet (a working-day calendar belongs to the mediation rota of #8 and will be shared).
+Due times: a limit in working days counts the working days of the Chinese working-day calendar
+(`org.workdays.WorkCalendar`: Monday–Friday minus public holidays plus adjusted working weekends, 调休),
+starting the day after receipt, and ends at the end (23:59:59 local) of the last counted day. The services
+pass the calendar read from the database; without one (the pure rule) it is Monday–Friday.
 A limit in hours is calendar hours from receipt. 即办 items are due at the end of the day of receipt.
 
 Receipt numbers (回执号): `RRRRR-YYMMDD-XXXXXC`: the room's code (last five digits of its community
@@ -34,6 +35,8 @@ import secrets
 
 from django.utils import timezone
 
+from doorstep.org.workdays import WorkCalendar
+
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud over a counter
 RANDOM_LEN = 5
 VALUES = "0123456789" + ALPHABET[8:]  # every character's value for the check: digits, then the letters
@@ -42,23 +45,21 @@ CHECK_WEIGHT = 11 + RANDOM_LEN + 1  # the check character's own weight (its posi
 END_OF_DAY = dt.time(23, 59, 59)
 
 
-def add_working_days(day: dt.date, n: int) -> dt.date:
-    """The n-th working day (Mon–Fri) after `day` (n = 0: `day` itself)."""
-    while n > 0:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            n -= 1
-    return day
+def add_working_days(day: dt.date, n: int, calendar: WorkCalendar | None = None) -> dt.date:
+    """The n-th working day after `day` (n = 0: `day` itself)."""
+    return (calendar or WorkCalendar()).add_working_days(day, n)
 
 
-def due_at(start: dt.datetime, *, limit: int, unit: str, instant: bool = False) -> dt.datetime:
+def due_at(
+    start: dt.datetime, *, limit: int, unit: str, instant: bool = False, calendar: WorkCalendar | None = None
+) -> dt.datetime:
     """When an item received (or restarted) at `start` must be finished."""
     local = timezone.localtime(start)
     if instant:
         return timezone.make_aware(dt.datetime.combine(local.date(), END_OF_DAY))
     if unit == "hours":
         return start + dt.timedelta(hours=limit)
-    last = add_working_days(local.date(), limit)
+    last = add_working_days(local.date(), limit, calendar)
     return timezone.make_aware(dt.datetime.combine(last, END_OF_DAY))
 
 

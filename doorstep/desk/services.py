@@ -27,6 +27,7 @@ from doorstep.desk.models import BusinessType, Intake, IntakeStep
 from doorstep.org.choices import Position
 from doorstep.org.models import GridAssignment, PoliceRoom, Staff, Station
 from doorstep.org.territory import Territory
+from doorstep.org.workdays import WorkCalendar
 from doorstep.registry.models import Person
 
 # Time limits of the kinds without a business type, in working days: a case report must be decided on
@@ -57,6 +58,11 @@ ACTION_LABELS = {
     "reject": gettext_lazy("不予受理"),
     "assign": gettext_lazy("指定承办人"),
 }
+
+
+def _calendar(now: dt.datetime) -> WorkCalendar:
+    """The working-day calendar (holidays, adjusted working weekends) around today, for time limits."""
+    return WorkCalendar.around(timezone.localtime(now).date())
 
 
 def _masked_snapshot(intake: Intake) -> dict[str, Any]:
@@ -227,7 +233,11 @@ def create_intake(
         documents = [{"name": d, "received": d in received} for d in business_type.documents]
         status = S.AWAITING_DOCUMENTS if any(not d["received"] for d in documents) else S.RECEIVED
         due = rules.due_at(
-            now, limit=business_type.time_limit, unit=business_type.limit_unit, instant=business_type.instant
+            now,
+            limit=business_type.time_limit,
+            unit=business_type.limit_unit,
+            instant=business_type.instant,
+            calendar=_calendar(now),
         )
     else:
         business_type = None
@@ -245,7 +255,7 @@ def create_intake(
             status, days = S.RECEIVED, CASE_LIMIT_DAYS
         else:
             status, days = S.PENDING_MEDIATION, DISPUTE_LIMIT_DAYS
-        due = rules.due_at(now, limit=days, unit=LimitUnit.WORKING_DAYS)
+        due = rules.due_at(now, limit=days, unit=LimitUnit.WORKING_DAYS, calendar=_calendar(now))
     person = Person.objects.filter(id_number=id_number).select_related("house__address").first()
     if person is not None and not Territory.for_user(by).contains(person):
         person = None  # outside the desk's territory: do not link (nor reveal that the person is registered)
@@ -376,7 +386,9 @@ def supply_documents(intake: Intake, received: Iterable[str], *, by: Any, note: 
             intake.status = S.IN_PROGRESS
             bt = intake.business_type
             if bt is not None:
-                intake.due_at = rules.due_at(now, limit=bt.time_limit, unit=bt.limit_unit, instant=bt.instant)
+                intake.due_at = rules.due_at(
+                    now, limit=bt.time_limit, unit=bt.limit_unit, instant=bt.instant, calendar=_calendar(now)
+                )
         text = _("材料已齐全") if not missing else _("仍缺：%(docs)s") % {"docs": "、".join(missing)}
         note = f"{text}；{note.strip()}" if note and note.strip() else text
         _save(intake, by, "supply_documents", before_status=before_status, before=before, note=note, now=now)

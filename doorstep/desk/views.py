@@ -43,6 +43,7 @@ from doorstep.desk.forms import (
     NoteForm,
 )
 from doorstep.desk.models import BusinessType
+from doorstep.mediation import access as mediation_access
 from doorstep.org.territory import Territory
 from doorstep.registry import privacy
 from doorstep.registry.forms import RevealForm, style
@@ -236,6 +237,9 @@ def item(request, pk: int):
             owners=selectors.owners_for(intake.station_id), initial={"owner": intake.owner_id}
         ),
         "closed": intake.status in CLOSED,
+        "to_mediation": intake.kind == IntakeKind.DISPUTE
+        and intake.status == IntakeStatus.PENDING_MEDIATION
+        and mediation_access.may_take(user, intake.station_id),
         "may_approve_exception": request.user.role in (Role.DIRECTOR, Role.ADMIN)
         and Territory.for_user(request.user).manages_station(intake.station_id),
     }

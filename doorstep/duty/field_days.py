@@ -12,7 +12,9 @@ evidence that the person worked on a grid they held a post on that day:
 Each source is one function in `SOURCES`: it receives the posts of the people being counted and the week's
 time window, reads its records in ONE query for all of them, and yields `Evidence`. The counting never
 asks a source about a single person, so a station report costs the same few queries for 5 or 500 officers.
-Patrols (#9) and on-site mediation (#8) join by writing one more such function and appending it.
+- 现场调解: an on-site mediation they recorded on a dispute of one of their grids (#8).
+
+Patrols (#9) join by writing one more such function and appending it.
 
 Grids are those of the posts active on the evidence's day (a transfer mid-week moves the territory with it).
 """
@@ -51,12 +53,14 @@ class Kind:
     ATTENDANCE = "attendance"
     VISIT = "visit"
     ALARM = "alarm"
+    MEDIATION = "mediation"
 
 
 KIND_LABELS = {
     Kind.ATTENDANCE: _("值守签到"),
     Kind.VISIT: _("入户走访"),
     Kind.ALARM: _("接警到场"),
+    Kind.MEDIATION: _("现场调解"),
 }
 
 
@@ -207,8 +211,34 @@ def alarm_evidence(posts: Sequence[Post], window: Window) -> Iterator[Evidence]:
         )
 
 
-# Add patrols (#9) and on-site mediation (#8) here: one function each, same signature.
-SOURCES: list[Source] = [attendance_evidence, visit_evidence, alarm_evidence]
+def mediation_evidence(posts: Sequence[Post], window: Window) -> Iterator[Evidence]:
+    """On-site mediation (现场调解, 首问首接) the person recorded on a dispute of their grid (or, when the dispute
+    has no grid, of their community)."""
+    from doorstep.mediation.models import DisputeStep
+
+    rows = DisputeStep.objects.filter(
+        Q(dispute__grid_id__in={p.grid_id for p in posts})
+        | Q(dispute__grid__isnull=True, dispute__community_id__in={p.community_id for p in posts}),
+        by__staff_id__in={p.staff_id for p in posts},
+        action__in=("onsite_settled", "onsite_failed"),
+        at__gte=window.start,
+        at__lt=window.end,
+    ).select_related("by", "dispute")
+    for step in rows:
+        yield Evidence(
+            staff_id=step.by.staff_id,
+            kind=Kind.MEDIATION,
+            at=timezone.localtime(step.at),
+            what=Truncator(mask_text(step.note)).chars(40),
+            where=f"{step.dispute.number} {step.dispute.place}",
+            grid_id=step.dispute.grid_id,
+            community_id=step.dispute.community_id,
+            url=reverse("mediation:detail", args=[step.dispute_id]),
+        )
+
+
+# Add patrols (#9) here: one function, same signature.
+SOURCES: list[Source] = [attendance_evidence, visit_evidence, alarm_evidence, mediation_evidence]
 
 
 # --- computation ---------------------------------------------------------------------------------------

@@ -293,3 +293,25 @@ class Secondment(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.staff.name} → {self.destination}"
+
+
+class CalendarDay(models.Model):
+    """工作日历调整: a day that departs from the Monday–Friday rule — a public holiday (法定节假日, no work)
+    or an adjusted working day on a weekend (调休上班). Published by the State Council every year and entered
+    by an administrator; every working-day count in Doorstep (time limits, the mediator rota) reads it."""
+
+    HOLIDAY = "holiday"
+    WORKDAY = "workday"
+    KINDS = [(HOLIDAY, _("法定节假日（休息）")), (WORKDAY, _("调休上班"))]
+
+    day = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类别"), max_length=8, choices=KINDS)
+    name = models.CharField(_("节日/说明"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("工作日历调整")
+        verbose_name_plural = _("工作日历调整")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.get_kind_display()} {self.name}".strip()

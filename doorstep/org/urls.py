@@ -1,6 +1,6 @@
 from django.urls import path
 
-from doorstep.org import views
+from doorstep.org import calendar, views
 
 app_name = "org"
 urlpatterns = [
@@ -18,6 +18,9 @@ urlpatterns = [
     path("staff/<int:pk>/photo/", views.staff_photo, name="staff_photo"),
     path("staffing/", views.staffing, name="staffing"),
     path("approvals/", views.approvals, name="approvals"),
+    path("calendar/", calendar.calendar_page, name="calendar"),
+    path("calendar/set/", calendar.calendar_set, name="calendar_set"),
+    path("calendar/<int:pk>/clear/", calendar.calendar_clear, name="calendar_clear"),
     path("departures/<int:pk>/decide/", views.departure_decide, name="departure_decide"),
     path("secondments/<int:pk>/decide/", views.secondment_decide, name="secondment_decide"),
 ]

@@ -302,6 +302,9 @@ PAGES: dict[str, tuple[str, Url]] = {
     "org:staff_photo": ("get", lambda m: f"/org/staff/{m.pk('staff', 'staff_c')}/photo/"),
     "org:staffing": ("get", lambda m: "/org/staffing/"),
     "org:approvals": ("get", lambda m: "/org/approvals/"),
+    "org:calendar": ("get", lambda m: "/org/calendar/"),
+    "org:calendar_set": ("post", lambda m: "/org/calendar/set/"),
+    "org:calendar_clear": ("post", lambda m: "/org/calendar/1/clear/"),
     "org:departure_decide": ("post", lambda m: f"/org/departures/{m.pk('departures', 'dep_a')}/decide/"),
     "org:secondment_decide": ("post", lambda m: f"/org/secondments/{m.pk('secondments', 'sec_b')}/decide/"),
     "alarms:console": ("get", lambda m: "/alarms/console/"),
@@ -405,6 +408,31 @@ PAGES: dict[str, tuple[str, Url]] = {
     "duty:station_swap_new": ("get", lambda m: "/duty/station/assignments/1/swap/"),
     "duty:station_exception_revoke": ("post", lambda m: "/duty/station/exceptions/1/revoke/"),
     "duty:station_swap_decide": ("post", lambda m: "/duty/station/swaps/1/decide/"),
+    # Dispute mediation: territory and role rows in mediation/tests/test_views.py.
+    "mediation:index": ("get", lambda m: "/mediation/"),
+    "mediation:list": ("get", lambda m: "/mediation/list/"),
+    "mediation:new": ("get", lambda m: "/mediation/new/"),
+    "mediation:stats": ("get", lambda m: "/mediation/stats/"),
+    "mediation:types": ("get", lambda m: "/mediation/types/"),
+    "mediation:type_new": ("get", lambda m: "/mediation/types/new/"),
+    "mediation:type_edit": ("get", lambda m: "/mediation/types/1/edit/"),
+    "mediation:detail": ("get", lambda m: "/mediation/1/"),
+    "mediation:onsite": ("post", lambda m: "/mediation/1/onsite/"),
+    "mediation:assign": ("post", lambda m: "/mediation/1/assign/"),
+    "mediation:session": ("post", lambda m: "/mediation/1/session/"),
+    "mediation:agreement": ("get", lambda m: "/mediation/1/agreement/"),
+    "mediation:agreement_pdf": ("get", lambda m: "/mediation/1/agreement/1.pdf"),
+    "mediation:no_agreement": ("post", lambda m: "/mediation/1/no-agreement/"),
+    "mediation:escalate": ("post", lambda m: "/mediation/1/escalate/"),
+    "mediation:refer": ("post", lambda m: "/mediation/1/refer/"),
+    "mediation:reply": ("post", lambda m: "/mediation/1/referrals/1/reply/"),
+    "mediation:follow_up": ("post", lambda m: "/mediation/1/follow-up/"),
+    "mediation:rota": ("get", lambda m: "/mediation/rota/"),
+    "mediation:rota_station": ("get", lambda m: f"/mediation/rota/{m.pk('stations', 'S1')}/"),
+    "mediation:rota_generate": ("post", lambda m: f"/mediation/rota/{m.pk('stations', 'S1')}/generate/"),
+    "mediation:rota_swap": ("post", lambda m: f"/mediation/rota/{m.pk('stations', 'S1')}/swap/"),
+    "mediation:rota_assign": ("post", lambda m: f"/mediation/rota/{m.pk('stations', 'S1')}/assign/"),
+    "mediation:rota_leave": ("post", lambda m: f"/mediation/rota/{m.pk('stations', 'S1')}/leave/"),
     # Police-room service desk: territory rows in desk/tests/test_views.py.
     "desk:index": ("get", lambda m: "/desk/"),
     "desk:room": ("get", lambda m: "/desk/rooms/1/"),
@@ -532,6 +560,7 @@ API_WRITES = {
 }
 EXEMPT = {
     "set_language": "Django's language switch: public by design, reads and writes no data",
+    "favicon": "a redirect to the static site icon (browsers ask for it on PDFs and images): public, no data",
     "api:alarm-events": "the alarm devices' receiver: authenticated by each device's HMAC signature, not by a "
     "user (refusals tested in alarms/tests/test_http_receiver.py)",
 }
@@ -670,7 +699,7 @@ def test_bad_or_revoked_token_gets_401(m):
 
 # --- open to every signed-in user ----------------------------------------------------------------------------
 OPEN_TO_ALL = ["core:home", "accounts:account", "maps:map", "maps:style", "org:station_list", "org:grid_list",
-               "org:police_room_list", "org:staff_list", "org:staffing", "org:approvals",
+               "org:police_room_list", "org:staff_list", "org:staffing", "org:approvals", "org:calendar",
                "api:api-root"]  # fmt: skip
 
 

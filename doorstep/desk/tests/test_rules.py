@@ -115,3 +115,43 @@ def test_receipts_issued_with_the_first_check_are_still_recognised_as_such():
     assert rules.normalise_receipt_no(old) is None  # not a current number...
     assert rules.legacy_receipt_no(old.replace("-", "").lower()) == old  # ...but one issued before #7
     assert rules.legacy_receipt_no(f"01001-261128-ABCDE{rules._check(body)}") is None
+
+
+def test_working_days_follow_the_calendar_holidays_and_adjusted_weekends():
+    """National Day 2026: 1–7 October off, Saturday 10 October worked (调休)."""
+    from doorstep.org.workdays import WorkCalendar
+
+    days = {dt.date(2026, 10, d): "holiday" for d in range(1, 8)}
+    days[dt.date(2026, 10, 10)] = "workday"
+    calendar = WorkCalendar(days)
+    wednesday_before = dt.date(2026, 9, 30)
+    assert rules.add_working_days(wednesday_before, 1, calendar) == dt.date(2026, 10, 8)
+    assert rules.add_working_days(wednesday_before, 3, calendar) == dt.date(2026, 10, 10)  # the Saturday
+    assert rules.add_working_days(wednesday_before, 1) == dt.date(2026, 10, 1)  # no calendar: Mon–Fri
+    received = dt.datetime(2026, 9, 30, 10, 0, tzinfo=TZ)
+    due = rules.due_at(received, limit=3, unit="working_days", calendar=calendar)
+    assert due.astimezone(TZ) == dt.datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ)
+
+
+@pytest.mark.django_db
+def test_a_desk_intake_is_due_after_the_holiday(world, time_machine):
+    """The service reads the calendar an administrator entered: a dispute taken on 30 September is due three
+    working days later, after the National Day holiday."""
+    from doorstep.desk import services
+    from doorstep.desk.tests.factories import new_id
+    from doorstep.org.models import CalendarDay
+
+    for d in range(1, 8):
+        CalendarDay.objects.create(day=dt.date(2026, 10, d), kind="holiday", name="国庆节")
+    CalendarDay.objects.create(day=dt.date(2026, 10, 10), kind="workday", name="国庆节调休")
+    time_machine.move_to(dt.datetime(2026, 9, 30, 10, 0, tzinfo=TZ), tick=False)
+    intake = services.create_intake(
+        room=world.room_c1,
+        kind="dispute",
+        applicant_name="王伟",
+        id_number=new_id(),
+        summary="邻里噪音",
+        other_party="楼上住户",
+        by=world.officer_a,
+    )
+    assert intake.due_at.astimezone(TZ) == dt.datetime(2026, 10, 10, 23, 59, 59, tzinfo=TZ)

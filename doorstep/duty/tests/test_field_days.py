@@ -154,6 +154,7 @@ def test_sources_are_a_list_of_functions(world, frozen):
         field_days.attendance_evidence,
         field_days.visit_evidence,
         field_days.alarm_evidence,
+        field_days.mediation_evidence,
     ] == field_days.SOURCES
     posts = list(field_days.posts_in_week(field_days.week_of(MONDAY)).filter(staff=world.officer_a_staff))
     only_visits = field_days.compute(posts, field_days.week_of(MONDAY), [field_days.visit_evidence])
@@ -276,3 +277,30 @@ def test_week_page_lists_evidence_per_day_without_ids_or_phones(world, frozen, c
     assert "本周下沉 2 天，不足 3 天" in html and "无下沉记录" in html
     assert "13800138000" not in html and "350503199001011234" not in html
     assert "138****8000" in html
+
+
+def test_on_site_mediation_in_the_officers_grid_is_a_field_day(world, frozen):
+    """#8: an on-site mediation (首问首接) the officer recorded on a dispute of her grid counts; one of another
+    grid does not."""
+    from doorstep.mediation import services as mediation_services
+    from doorstep.mediation.seed import ensure_types
+    from doorstep.mediation.tests.conftest import dtype, parties
+
+    ensure_types()
+
+    def onsite(when, grid):
+        with time_machine.travel(when, tick=False):
+            d = mediation_services.create_dispute(
+                community=world.c1, grid=grid, dispute_type=dtype(), place="楼道", facts="噪音",
+                parties=parties(), by=world.officer_a,
+            )  # fmt: skip
+            mediation_services.record_onsite(
+                d, settled=True, note="当场和解，电话13800138000", by=world.officer_a
+            )
+
+    onsite(at(24, 10), world.grid_a)
+    onsite(at(26, 10), world.grid_b)  # the same community, another officer's grid
+    week = week_of_a(world)
+    assert sorted(week.days) == [dt.date(2026, 11, 24)]
+    evidence = week.days[dt.date(2026, 11, 24)][0]
+    assert evidence.kind == "mediation" and "13800138000" not in evidence.what

@@ -80,6 +80,8 @@
       status.className = "text-success fw-bold";
       status.textContent = arrivalText(a);
       body.append(status);
+      // On scene it turns out to be a dispute: take it into mediation (首问首接), linked to this alarm.
+      body.append(linkButton(L.to_mediation, `/mediation/new/?alarm=${a.id}`, "btn-outline-secondary mt-2", "to-mediation", "scale"));
     } else if (a.state === "dispatched") {
       const go = el("button", "btn btn-success w-100 btn-arrive", L.arrive);
       go.type = "button";
