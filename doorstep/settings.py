@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "doorstep.duty",
     "doorstep.desk",
     "doorstep.mediation",
+    "doorstep.patrol",
     "doorstep.registry",
 ]
 

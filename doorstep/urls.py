@@ -60,6 +60,7 @@ urlpatterns = [
     path("duty/", include("doorstep.duty.urls")),
     path("desk/", include("doorstep.desk.urls")),
     path("mediation/", include("doorstep.mediation.urls")),
+    path("patrol/", include("doorstep.patrol.urls")),
     path("registry/", include("doorstep.registry.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -11,6 +11,7 @@ from doorstep.alarms import stats as alarm_stats
 from doorstep.alarms.services import CONSOLE_ROLES
 from doorstep.desk import selectors as desk_selectors
 from doorstep.mediation import access as mediation_access
+from doorstep.patrol import access as patrol_access
 from doorstep.video import access as video_access
 
 AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
@@ -48,6 +49,8 @@ def navigation(request):
         items.append(("desk:index", "clipboard-list", _("服务台")))
     if mediation_access.may_view(user):
         items.append(("mediation:index", "scale", _("矛盾调解")))
+    if patrol_access.may_view(user):
+        items.append(("patrol:index", "shield-check", _("群防群治")))
     if video_access.may_patrol(user):  # the console links to cameras, events, tours and broadcasts by tabs
         items.append(("video:patrol", "video", _("视频巡查")))
     elif video_access.may_view(user):

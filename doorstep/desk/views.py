@@ -45,6 +45,7 @@ from doorstep.desk.forms import (
 from doorstep.desk.models import BusinessType
 from doorstep.mediation import access as mediation_access
 from doorstep.org.territory import Territory
+from doorstep.patrol import runs as patrol_runs
 from doorstep.registry import privacy
 from doorstep.registry.forms import RevealForm, style
 
@@ -135,6 +136,11 @@ def room(request, pk: int):
             "kinds": [(k.value, k.label, KIND_ICONS[k]) for k in IntakeKind],
             "can_act": selectors.may_act(user, room.community.station_id),
             "lookup_form": LookupForm(),
+            "patrol_incidents": list(
+                patrol_runs.incidents_awaiting_desk(user)
+                .filter(patrol__community_id=room.community_id)
+                .order_by("at")[:20]
+            ),
         },
     )
 
@@ -146,8 +152,18 @@ def intake_new(request, pk: int, kind: str):
     if kind not in IntakeKind.values:
         raise Http404
     _require_actor(user, room.community.station_id)
+    finding = _finding_for_case(request, room) if kind == IntakeKind.CASE else None
+    initial = {}
+    if finding is not None:
+        initial = {
+            "occurred_at": timezone.localtime(finding.at).replace(second=0, microsecond=0),
+            "place": finding.patrol.grid.name if finding.patrol.grid_id else room.community.name,
+            "summary": finding.note,
+        }
     types = selectors.business_types().order_by("position", "name")
-    form = IntakeForm(request.POST if request.method == "POST" else None, kind=kind, types=types)
+    form = IntakeForm(
+        request.POST if request.method == "POST" else None, kind=kind, types=types, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -170,6 +186,11 @@ def intake_new(request, pk: int, kind: str):
             form.add_service_error(exc)
         else:
             messages.success(request, _("已受理，回执号 %(no)s") % {"no": intake.receipt_no})
+            if finding is not None:
+                try:
+                    patrol_runs.link_intake(finding, intake, by=user)
+                except ServiceError as exc:  # taken in by someone else meanwhile: the case stands, say so
+                    messages.warning(request, str(exc))
             return redirect("desk:receipt", pk=intake.pk)
     type_docs = {str(bt.pk): bt.documents for bt in types}
     return _private(
@@ -183,9 +204,24 @@ def intake_new(request, pk: int, kind: str):
                 "kind_label": IntakeKind(kind).label,
                 "type_docs": type_docs,
                 "type_limits": {str(bt.pk): bt.limit_label for bt in types},
+                "finding": finding,
             },
         )
     )
+
+
+def _finding_for_case(request, room):
+    """An incident found on patrol in this room's community that the desk takes in as a case (?finding=)."""
+    raw = request.GET.get("finding") or request.POST.get("finding")
+    if not raw:
+        return None
+    try:
+        finding = patrol_runs.get_finding_for(request.user, int(raw))
+    except ValueError as exc:
+        raise Http404 from exc
+    if finding.patrol.community_id != room.community_id:
+        raise Http404
+    return finding
 
 
 # --- items ---------------------------------------------------------------------------------------------------

@@ -12,9 +12,10 @@ evidence that the person worked on a grid they held a post on that day:
 Each source is one function in `SOURCES`: it receives the posts of the people being counted and the week's
 time window, reads its records in ONE query for all of them, and yields `Evidence`. The counting never
 asks a source about a single person, so a station report costs the same few queries for 5 or 500 officers.
-- 现场调解: an on-site mediation they recorded on a dispute of one of their grids (#8).
+- 现场调解: an on-site mediation they recorded on a dispute of one of their grids (#8);
+- 带队巡逻: a patrol they led and finished in one of their grids (#9).
 
-Patrols (#9) join by writing one more such function and appending it.
+A new kind of record joins by writing one more such function and appending it.
 
 Grids are those of the posts active on the evidence's day (a transfer mid-week moves the territory with it).
 """
@@ -54,6 +55,7 @@ class Kind:
     VISIT = "visit"
     ALARM = "alarm"
     MEDIATION = "mediation"
+    PATROL = "patrol"
 
 
 KIND_LABELS = {
@@ -61,6 +63,7 @@ KIND_LABELS = {
     Kind.VISIT: _("入户走访"),
     Kind.ALARM: _("接警到场"),
     Kind.MEDIATION: _("现场调解"),
+    Kind.PATROL: _("带队巡逻"),
 }
 
 
@@ -237,8 +240,42 @@ def mediation_evidence(posts: Sequence[Post], window: Window) -> Iterator[Eviden
         )
 
 
-# Add patrols (#9) here: one function, same signature.
-SOURCES: list[Source] = [attendance_evidence, visit_evidence, alarm_evidence, mediation_evidence]
+def patrol_evidence(posts: Sequence[Post], window: Window) -> Iterator[Evidence]:
+    """Patrols (#9) the person led and finished in a grid of theirs (or, without a grid, in their community)."""
+    from doorstep.patrol.choices import PatrolStatus
+    from doorstep.patrol.models import Patrol
+
+    rows = Patrol.objects.filter(
+        Q(grid_id__in={p.grid_id for p in posts})
+        | Q(grid__isnull=True, community_id__in={p.community_id for p in posts}),
+        led_by__staff_id__in={p.staff_id for p in posts},
+        status=PatrolStatus.DONE,
+        started_at__gte=window.start,
+        started_at__lt=window.end,
+    ).select_related("led_by", "community", "grid")
+    for patrol in rows:
+        minutes = int((patrol.ended_at - patrol.started_at).total_seconds() // 60) if patrol.ended_at else 0
+        yield Evidence(
+            staff_id=patrol.led_by.staff_id,
+            kind=Kind.PATROL,
+            at=timezone.localtime(patrol.started_at),
+            what=str(
+                _("巡逻 %(m)s 分钟，%(km)s 公里") % {"m": minutes, "km": f"{patrol.distance_m / 1000:.1f}"}
+            ),
+            where=str(patrol.grid or patrol.community),
+            grid_id=patrol.grid_id,
+            community_id=patrol.community_id,
+            url=reverse("patrol:run_detail", args=[patrol.pk]),
+        )
+
+
+SOURCES: list[Source] = [
+    attendance_evidence,
+    visit_evidence,
+    alarm_evidence,
+    mediation_evidence,
+    patrol_evidence,
+]
 
 
 # --- computation ---------------------------------------------------------------------------------------

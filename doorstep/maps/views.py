@@ -10,6 +10,7 @@ from doorstep.core.ids import id_param
 from doorstep.desk import selectors as desk_selectors
 from doorstep.maps import tiles
 from doorstep.org import selectors
+from doorstep.patrol import access as patrol_access
 from doorstep.registry import selectors as registry_selectors
 from doorstep.registry.choices import Colour, Occupancy
 
@@ -83,5 +84,9 @@ def map_page(request):
             "house_source": "geojson" if request.GET.get("houses") == "geojson" else "tiles",
             # 五统一 inspections colour the police rooms for those who may see them (desk/inspection_pages.py).
             "inspections": desk_selectors.may_view(request.user),
+            # Patrol tracks, findings and coverage (patrol/layers.py) for those with patrol pages; `?patrol=7|30`
+            # (from the 群防群治 board) opens the map with them switched on.
+            "patrol": patrol_access.may_view(request.user),
+            "patrol_days": request.GET.get("patrol") if request.GET.get("patrol") in {"7", "30"} else "",
         },
     )

@@ -120,8 +120,9 @@ def on_leave(mediator: Staff, day: dt.date) -> bool:
 def duty_mediator(station_id: int, day: dt.date) -> Staff | None:
     """The mediator on duty that day, if the day is staffed by someone active and not on leave."""
     row = RotaDay.objects.filter(station_id=station_id, day=day).select_related("mediator").first()
-    if row is None or not row.mediator.active or on_leave(row.mediator, day):
-        return None
+    m = row.mediator if row is not None else None
+    if m is None or not m.active or m.station_id != station_id or on_leave(m, day):
+        return None  # nobody, left, transferred to another station, or away
     return row.mediator
 
 
@@ -160,7 +161,11 @@ def generate(
             and not away(r.mediator_id, d)
         }
         before = RotaDay.objects.filter(station=station, day__lt=start).order_by("-day").first()
-        result = plan(days, ids, away=away, last=before.mediator_id if before else None, fixed=fixed)
+        # Days already served this month count, so regenerating mid-month keeps the month fair.
+        served = fairness(station.pk, start.replace(day=1), start - dt.timedelta(days=1))
+        result = plan(
+            days, ids, away=away, counts=served, last=before.mediator_id if before else None, fixed=fixed
+        )
         RotaDay.objects.filter(pk__in=[r.pk for r in removed]).delete()
         RotaDay.objects.filter(station=station, day__in=[d for d in days if d not in fixed]).delete()
         RotaDay.objects.bulk_create(
@@ -225,6 +230,9 @@ def assign_day(station: Station, day: dt.date, mediator: Staff, *, by: Any, note
     if on_leave(mediator, day):
         raise RuleViolation(_("%(name)s当天请假") % {"name": mediator.name}, code="mediator")
     with transaction.atomic():
+        Station.objects.select_for_update().filter(
+            pk=station.pk
+        ).first()  # as `generate`: one writer per station
         row = _row(station.pk, day)
         before = row.mediator_id if row else None
         if row is None:

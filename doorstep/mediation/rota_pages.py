@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.mediation import access, rota
 from doorstep.mediation.forms import AssignDayForm, GenerateForm, LeaveForm, SwapForm
 from doorstep.mediation.models import MediatorLeave
@@ -140,7 +141,7 @@ def _manage(request, station_id: int, form, fn, success):
         raise PermissionDenied(_("只有本所所长或系统管理员可以安排调解员值班"))
     month = request.POST.get("month", "")
     if not form.is_valid():
-        messages.error(request, "；".join(str(e) for errs in form.errors.values() for e in errs))
+        messages.error(request, form_errors_text(form))
         return _back(station, month)
     try:
         result = fn(station, form.cleaned_data)

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from doorstep.audit.models import AccessKind
 from doorstep.audit.services import record_access
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.core.masking import mask_citizen_id, mask_phone
 from doorstep.mediation import access, rota, services
 from doorstep.mediation.choices import CLOCK_RUNNING, CLOSED, OPEN, STATUS_BADGES, Level, Status
@@ -59,10 +60,6 @@ FOLLOW_UP_WARN_DAYS = 3
 def _private(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store, max-age=0"
     return response
-
-
-def _errors(form) -> str:
-    return "；".join(str(e) for errors in form.errors.values() for e in errors)
 
 
 def decorate(rows, now: dt.datetime):
@@ -397,7 +394,7 @@ def _act(request, pk: int, fn, success: str):
 def _with_form(request, pk: int, form, fn, success: str):
     if not form.is_valid():
         access.get_dispute_for(request.user, pk)  # 404 first for what the user may not see
-        messages.error(request, _errors(form))
+        messages.error(request, form_errors_text(form))
         return redirect("mediation:detail", pk=pk)
     return _act(request, pk, lambda d: fn(d, form.cleaned_data), success)
 

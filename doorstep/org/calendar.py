@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.core.validators import within_service_years
 from doorstep.org.models import CalendarDay
 from doorstep.org.workdays import WorkCalendar
@@ -136,7 +137,7 @@ def calendar_set(request):
     form = CalendarForm(request.POST)
     year = timezone.localdate().year
     if not form.is_valid():
-        messages.error(request, "；".join(str(e) for errs in form.errors.values() for e in errs))
+        messages.error(request, form_errors_text(form))
     else:
         c = form.cleaned_data
         year = c["start"].year

@@ -155,6 +155,7 @@ def test_sources_are_a_list_of_functions(world, frozen):
         field_days.visit_evidence,
         field_days.alarm_evidence,
         field_days.mediation_evidence,
+        field_days.patrol_evidence,
     ] == field_days.SOURCES
     posts = list(field_days.posts_in_week(field_days.week_of(MONDAY)).filter(staff=world.officer_a_staff))
     only_visits = field_days.compute(posts, field_days.week_of(MONDAY), [field_days.visit_evidence])
@@ -304,3 +305,24 @@ def test_on_site_mediation_in_the_officers_grid_is_a_field_day(world, frozen):
     assert sorted(week.days) == [dt.date(2026, 11, 24)]
     evidence = week.days[dt.date(2026, 11, 24)][0]
     assert evidence.kind == "mediation" and "13800138000" not in evidence.what
+
+
+def test_a_patrol_led_in_the_officers_grid_is_a_field_day(world, frozen):
+    """#9: a finished patrol the officer led in her grid counts; a voided one does not."""
+    from doorstep.patrol import runs
+
+    def walk(start, n=6):
+        return [
+            {"seq": k, "at": (start + dt.timedelta(seconds=20 * k)).isoformat(), "lng": 118.603 + k * 0.0002,
+             "lat": 24.905, "accuracy": 8}
+            for k in range(n)
+        ]  # fmt: skip
+
+    done = runs.start(by=world.officer_a, community=world.c1, grid=world.grid_a, now=at(25, 9))
+    runs.add_points(done, walk(at(25, 9)), by=world.officer_a, now=at(25, 10))
+    runs.finish(done, by=world.officer_a, summary="正常", now=at(25, 10))
+    void = runs.start(by=world.officer_a, community=world.c1, grid=world.grid_a, now=at(27, 9))
+    runs.void(void, world.officer_a, "误操作")
+    week = week_of_a(world)
+    assert sorted(week.days) == [dt.date(2026, 11, 25)]
+    assert week.days[dt.date(2026, 11, 25)][0].kind == "patrol"

@@ -555,3 +555,40 @@ def test_bad_form_input_gives_a_chinese_message(med, client_for, time_machine):
     body = post(c, rota_url(med, "assign"), {"day": "2026-10-03", "mediator": med.mediator_a.pk})
     assert "不是工作日" in body
     assert not RotaDay.objects.exists() and not MediatorLeave.objects.exists()
+
+
+def test_review_a_transferred_mediator_is_not_on_duty_at_the_old_station(med):
+    """Regression: `duty_mediator` also checks the mediator still serves that station."""
+    import datetime as dt
+
+    from doorstep.mediation import rota as rota_module
+    from doorstep.mediation.models import RotaDay
+
+    day = dt.date(2026, 12, 1)
+    RotaDay.objects.create(station=med.s1, day=day, mediator=med.mediator_a)
+    assert rota_module.duty_mediator(med.s1.pk, day) == med.mediator_a
+    med.mediator_a.station = med.s2
+    med.mediator_a.save(update_fields=["station"])
+    assert rota_module.duty_mediator(med.s1.pk, day) is None
+
+
+def test_review_regenerating_mid_month_counts_the_days_already_served(med, time_machine):
+    """Regression: the tally starts from the month's days already on the rota, so the month stays fair."""
+    import datetime as dt
+    import zoneinfo
+
+    from doorstep.mediation import rota as rota_module
+    from doorstep.mediation.models import RotaDay
+
+    tz = zoneinfo.ZoneInfo("Asia/Shanghai")
+    time_machine.move_to(dt.datetime(2026, 12, 1, 8, 0, tzinfo=tz), tick=False)
+    # The first half of December was all mediator A's (say, B was away and the leave has ended).
+    for d in range(1, 16):
+        day = dt.date(2026, 12, d)
+        if day.weekday() < 5:
+            RotaDay.objects.create(station=med.s1, day=day, mediator=med.mediator_a, source="manual")
+    time_machine.move_to(dt.datetime(2026, 12, 16, 8, 0, tzinfo=tz), tick=False)
+    rota_module.generate(med.s1, dt.date(2026, 12, 16), dt.date(2026, 12, 31), by=med.director)
+    # 11 working days served by A before the 16th; 12 left: B takes 11 of them, and the month ends even.
+    tally = rota_module.fairness(med.s1.pk, dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+    assert tally == {med.mediator_a.pk: 12, med.mediator_b.pk: 11}

@@ -1,6 +1,6 @@
 // The territory map: houses as 3D vector tiles coloured red/yellow/green, grids with labels, police rooms and
-// units, video cameras and broadcast speakers (with the broadcast dialog of broadcast.js), filters with a live
-// count, search that flies to a house, and the house panel. MapLibre GL, vendored;
+// units, video cameras and broadcast speakers (with the broadcast dialog of broadcast.js), patrol tracks, findings
+// and coverage, filters with a live count, search that flies to a house, and the house panel. MapLibre GL, vendored;
 // nothing is loaded from outside the server.
 (function () {
   const el = document.getElementById("map");
@@ -501,6 +501,132 @@
         } catch (err) { console.warn(err); }
       }, 1000);
     });
+  }
+
+  // --- proactive policing: patrol tracks, findings and the coverage of each grid (patrol/layers.py) -----------
+  // Off until switched on, then fetched for the days chosen (7 or 30); opened from the 群防群治 board with
+  // ?patrol=7|30 they start switched on. Coverage is a choropleth of each grid's share (0..1) under the houses;
+  // the tracks follow the grid filter of the form.
+  const PATROL_LAYERS = {
+    "layer-patrol-tracks": ["patrol-tracks"],
+    "layer-patrol-findings": ["patrol-findings"],
+    "layer-patrol-coverage": ["patrol-coverage", "patrol-coverage-line"],
+  };
+  const FINDING_COLOUR = ["match", ["get", "kind"], "hazard", "#f59f00", "suspicious", "#d63939", "dispute", "#ae3ec9",
+    "incident", "#c92a2a", "#e8590c"];
+  let patrolLoaded = null; // the promise of the layers, added once
+  const styleLoaded = new Promise((resolve) => map.once("load", resolve));
+  let patrolFetched = ""; // the query of the data in the sources
+
+  function patrolQuery() {
+    const days = document.getElementById("patrol-days").value === "30" ? "30" : "7";
+    const grid = form.elements.grid && form.elements.grid.value;
+    return { days, grid: grid ? `&grid=${encodeURIComponent(grid)}` : "" };
+  }
+
+  function text(tag, className, value) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    node.textContent = value;
+    return node;
+  }
+
+  function anchor(href, value) {
+    const a = text("a", "small d-block", value);
+    a.href = href;
+    return a;
+  }
+
+  async function fetchPatrol() {
+    const { days, grid } = patrolQuery();
+    const key = days + grid;
+    if (key === patrolFetched) return;
+    const [tracks, findings, cover] = await Promise.all([
+      getJSON(`${d.patrolTracksUrl}?days=${days}${grid}`), getJSON(`${d.patrolFindingsUrl}?days=${days}`),
+      getJSON(`${d.patrolCoverageUrl}?days=${days}`),
+    ]);
+    map.getSource("patrol-tracks").setData(tracks);
+    map.getSource("patrol-findings").setData(findings);
+    map.getSource("patrol-coverage").setData(cover);
+    patrolFetched = key;
+  }
+
+  function addPatrolLayers() {
+    const empty = { type: "FeatureCollection", features: [] };
+    for (const id of ["patrol-tracks", "patrol-findings", "patrol-coverage"]) map.addSource(id, { type: "geojson", data: empty });
+    const shown = (id) => (document.getElementById(id).checked ? "visible" : "none");
+    const under = map.getLayer("house-cells") ? "house-cells" : undefined;
+    map.addLayer({ id: "patrol-coverage", type: "fill", source: "patrol-coverage", layout: { visibility: shown("layer-patrol-coverage") },
+      paint: { "fill-opacity": 0.55, "fill-color": ["interpolate", ["linear"], ["get", "share"],
+        0, "#e9ecef", 0.25, "#b2f2bb", 0.5, "#69db7c", 0.75, "#37b24d", 1, "#2b8a3e"] } }, under);
+    map.addLayer({ id: "patrol-coverage-line", type: "line", source: "patrol-coverage", layout: { visibility: shown("layer-patrol-coverage") },
+      paint: { "line-color": "#2b8a3e", "line-width": 0.8 } }, under);
+    map.addLayer({ id: "patrol-tracks", type: "line", source: "patrol-tracks",
+      layout: { visibility: shown("layer-patrol-tracks"), "line-cap": "round", "line-join": "round" },
+      paint: { "line-color": ["case", ["==", ["get", "status"], "running"], "#f76707", "#1971c2"], "line-width": 3, "line-opacity": 0.85 } });
+    map.addLayer({ id: "patrol-findings", type: "circle", source: "patrol-findings", layout: { visibility: shown("layer-patrol-findings") },
+      paint: { "circle-radius": 6, "circle-color": FINDING_COLOUR, "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
+    map.on("click", "patrol-tracks", (e) => {
+      const p = e.features[0].properties;
+      const box = document.createElement("div");
+      box.dataset.testid = "patrol-track-popup";
+      box.append(text("strong", "", `${d.labelPatrol} ${String(p.started_at).slice(0, 16).replace("T", " ")}`),
+        text("div", "small", `${(Number(p.distance_m) / 1000).toFixed(2)} ${d.labelKm}` + (p.status === "running" ? ` · ${d.labelPatrolRunning}` : "")));
+      if (p.url) box.append(anchor(p.url, "→"));
+      new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
+    });
+    map.on("click", "patrol-findings", (e) => {
+      const p = e.features[0].properties;
+      const box = document.createElement("div");
+      box.dataset.testid = "patrol-finding-popup";
+      box.append(text("strong", "", `${d.labelFinding}：${p.kind_label}`), text("div", "small", String(p.at).slice(0, 16).replace("T", " ")));
+      if (p.url) box.append(anchor(p.url, "→"));
+      new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
+    });
+    map.on("click", "patrol-coverage", (e) => {
+      if (map.queryRenderedFeatures(e.point, { layers: ["patrol-tracks", "patrol-findings"] }).length) return;
+      const p = e.features[0].properties;
+      const box = document.createElement("div");
+      box.dataset.testid = "patrol-coverage-popup";
+      box.append(text("strong", "", `${p.community} · ${p.name}`),
+        text("div", "small", `${d.labelCoverage} ${Math.round(Number(p.share) * 100)}% · ${p.patrols} ${d.labelPatrols}`),
+        text("div", "small", `${Number(p.hours).toFixed(1)} ${d.labelHours} · ${Number(p.km).toFixed(1)} ${d.labelKm}`));
+      new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
+    });
+    for (const layer of ["patrol-tracks", "patrol-findings"]) {
+      map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+      map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+    }
+  }
+
+  // The layers once (after the map's style has loaded), then the data for the current days and grid.
+  async function showPatrol() {
+    if (!patrolLoaded) {
+      patrolLoaded = styleLoaded.then(addPatrolLayers);
+    }
+    await patrolLoaded;
+    await fetchPatrol();
+  }
+
+  function anyPatrolOn() {
+    return Object.keys(PATROL_LAYERS).some((id) => document.getElementById(id).checked);
+  }
+
+  async function refreshPatrol() {
+    if (!anyPatrolOn()) return;
+    try { await showPatrol(); } catch (err) { status.textContent = d.labelError; console.error(err); }
+  }
+
+  if (d.patrolTracksUrl) {
+    for (const [id, layers] of Object.entries(PATROL_LAYERS)) {
+      document.getElementById(id).addEventListener("change", async (e) => {
+        if (e.target.checked) await refreshPatrol();
+        for (const l of layers) if (map.getLayer(l)) map.setLayoutProperty(l, "visibility", e.target.checked ? "visible" : "none");
+      });
+    }
+    document.getElementById("patrol-days").addEventListener("change", refreshPatrol);
+    form.addEventListener("change", (e) => { if (e.target.name === "grid") refreshPatrol(); });
+    refreshPatrol(); // switched on by ?patrol=7|30
   }
 
   function toggle(id, layers) {

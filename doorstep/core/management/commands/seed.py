@@ -12,6 +12,7 @@ from doorstep.duty import seed as duty_seed
 from doorstep.duty import station_seed, training_seed
 from doorstep.mediation import seed as mediation_seed
 from doorstep.org import seed as org_seed
+from doorstep.patrol import seed as patrol_seed
 from doorstep.registry import seed as registry_seed
 from doorstep.video import seed as video_seed
 
@@ -75,6 +76,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"矛盾纠纷调解{'已生成' if mediation.created else '已存在，未重复生成'}：纠纷 {mediation.disputes}，"
             f"新增工作日历调整 {mediation.calendar_days} 天，新增调解员值班 {mediation.rota_days} 天。"
+        )
+        patrol = patrol_seed.seed(seed)
+        self.stdout.write(
+            f"群防群治{'已生成' if patrol.created else '已存在，未重复生成'}：巡逻 {patrol.patrols}"
+            "（含防控责任区、巡防队伍、宣传活动和警民恳谈）。"
         )
         self.stdout.write(f"演示账号（密码均为 {org_seed.DEMO_PASSWORD}）：")
         for role, username, description in result.logins:
