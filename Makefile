@@ -10,7 +10,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n auto
 
 .DEFAULT_GOAL := help
-.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm bench-video
+.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm bench-video bench-evaluation
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -95,6 +95,11 @@ bench-video: $(STAMP) ## Video latency object in a zone → patrol console's Web
 	else \
 		echo "!!!!!!!! PostgreSQL NOT REACHABLE at 127.0.0.1:5432 — the PostgreSQL run is SKIPPED !!!!!!!!" >&2; \
 	fi
+
+bench-evaluation: $(STAMP) ## All KPIs × all scopes for a month + KPI dashboard p50/p95 (var/district from `make seed-district`; DATABASE_URL for PostgreSQL)
+	$(PY) bench/evaluation_kpis.py --scale district
+	$(PY) bench/evaluation_dashboard.py --scale district
+	$(PY) bench/evaluation_dashboard.py --scale district --cache-seconds 60
 
 clean: ## Remove the local database, screenshots and caches (keeps .venv)
 	rm -rf var/ .ruff_cache

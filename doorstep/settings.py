@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "doorstep.desk",
     "doorstep.mediation",
     "doorstep.patrol",
+    "doorstep.evaluation",
     "doorstep.registry",
 ]
 

@@ -61,6 +61,7 @@ urlpatterns = [
     path("desk/", include("doorstep.desk.urls")),
     path("mediation/", include("doorstep.mediation.urls")),
     path("patrol/", include("doorstep.patrol.urls")),
+    path("evaluation/", include("doorstep.evaluation.urls")),
     path("registry/", include("doorstep.registry.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -10,6 +10,7 @@ from doorstep.alarms import devices as alarm_devices
 from doorstep.alarms import stats as alarm_stats
 from doorstep.alarms.services import CONSOLE_ROLES
 from doorstep.desk import selectors as desk_selectors
+from doorstep.evaluation import pages as evaluation_pages
 from doorstep.mediation import access as mediation_access
 from doorstep.patrol import access as patrol_access
 from doorstep.video import access as video_access
@@ -51,14 +52,19 @@ def navigation(request):
         items.append(("mediation:index", "scale", _("矛盾调解")))
     if patrol_access.may_view(user):
         items.append(("patrol:index", "shield-check", _("群防群治")))
+    if evaluation_pages.may_view(user):
+        items.append(("evaluation:index", "chart-dots", _("考核指标")))
     if video_access.may_patrol(user):  # the console links to cameras, events, tours and broadcasts by tabs
         items.append(("video:patrol", "video", _("视频巡查")))
     elif video_access.may_view(user):
         items.append(("video:camera_list", "video", _("视频巡查")))
+    # Pages visited now and then (the audit log, the API documentation) sit in the account menu, so the
+    # navbar keeps to one row.
+    account_items = []
     if can_read_audit(user):
-        items.append(("audit:log", "history", _("审计日志")))
+        account_items.append({"url": reverse("audit:log"), "icon": "history", "label": _("审计日志")})
     if user.is_superuser or user.role in {Role.ADMIN, Role.LEADER}:
-        items.append(("api-docs", "api", _("接口文档")))
+        account_items.append({"url": reverse("api-docs"), "icon": "api", "label": _("接口文档")})
     path = request.path
     nav = [
         {"url": reverse(name), "icon": icon, "label": label, "active": False} for name, icon, label in items
@@ -69,4 +75,4 @@ def navigation(request):
     ]
     if matches:
         max(matches, key=lambda item: len(item["url"]))["active"] = True
-    return {"nav_items": nav}
+    return {"nav_items": nav, "account_items": account_items}

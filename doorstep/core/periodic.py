@@ -18,6 +18,7 @@ log = logging.getLogger("doorstep.tick")
 JOBS: tuple[str, ...] = (
     "doorstep.duty.supervision.tick",  # police rooms with nobody in them: alerts opened and closed
     "doorstep.mediation.services.tick",  # disputes waiting for a mediator go to the one on duty today
+    "doorstep.evaluation.snapshots.tick",  # KPI snapshots of each just-finished week, 旬, month and year
 )
 
 

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from doorstep.accounts.choices import Role, Scope
+from doorstep.evaluation import stars as evaluation_stars
 from doorstep.mediation import access as mediation_access
 from doorstep.org import selectors
 from doorstep.org.choices import RequestStatus
@@ -75,6 +76,7 @@ def home(request):
             ensure_ascii=False,
         )
     context["mediation_todo"] = mediation_access.todo_counts(user, timezone.now())
+    context["stars"] = evaluation_stars.current_stars(today)
     return render(request, "core/home.html", context)
 
 

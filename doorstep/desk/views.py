@@ -278,8 +278,30 @@ def item(request, pk: int):
         and mediation_access.may_take(user, intake.station_id),
         "may_approve_exception": request.user.role in (Role.DIRECTOR, Role.ADMIN)
         and Territory.for_user(request.user).manages_station(intake.station_id),
+        **_incident_context(user, intake),
     }
     return _private(render(request, "desk/item.html", context))
+
+
+def _incident_context(user: Any, intake: Any) -> dict[str, Any]:
+    """A case (警情/案件) is registered once as an incident (发案) for the evaluation: the link to it once
+    registered, else whether this user may register it (a may-record role with a grid of the case in reach)."""
+    if intake.kind != IntakeKind.CASE:
+        return {}
+    from doorstep.evaluation import access as evaluation_access
+    from doorstep.evaluation.models import Incident
+
+    incident = Incident.objects.filter(intake=intake).first()
+    if incident is not None:
+        visible = evaluation_access.may_view_incidents(user) and Territory.for_user(user).contains(incident)
+        return {
+            "incident": incident,
+            "incident_editable": visible and evaluation_access.may_record_in(user, incident.grid),
+        }
+    may = (
+        evaluation_access.may_record_incidents(user) and evaluation_access.intake_grids(user, intake).exists()
+    )
+    return {"may_register_incident": may}
 
 
 def _acting(request, pk: int):

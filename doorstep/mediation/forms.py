@@ -28,7 +28,7 @@ from doorstep.mediation.choices import (
 from doorstep.mediation.models import Dispute, DisputeType
 from doorstep.mediation.services import PartyData, TermData
 from doorstep.org.filtersets import ScopedFilterSet
-from doorstep.org.models import Community, Grid, Staff
+from doorstep.org.models import Community, Grid, Staff, Station
 from doorstep.registry.forms import DATE_WIDGET, DATETIME_WIDGET, StyledForm
 
 PARTY_ROWS = 4
@@ -354,6 +354,7 @@ class DisputeFilterSet(ScopedFilterSet):
         ],
     )
     dispute_type = filters.ModelChoiceFilter(label=_("纠纷类型"), queryset=DisputeType.objects.all())
+    station = filters.ModelChoiceFilter(label=_("派出所"), queryset=Station.objects.all())
     community = filters.ModelChoiceFilter(label=_("社区"), queryset=Community.objects.all())
     grid = filters.ModelChoiceFilter(label=_("网格"), queryset=Grid.objects.all())
     mediator = filters.ModelChoiceFilter(label=_("调解员"), queryset=Staff.objects.filter(kind="mediator"))
@@ -377,6 +378,7 @@ class DisputeFilterSet(ScopedFilterSet):
             "state",
             "status",
             "dispute_type",
+            "station",
             "community",
             "grid",
             "mediator",

@@ -37,7 +37,7 @@ from doorstep.core.validators import within_service_years
 from doorstep.maps.views import GLYPH_FONT
 from doorstep.mediation import access as mediation_access
 from doorstep.org.filtersets import ScopedFilterSet
-from doorstep.org.models import Community, Grid
+from doorstep.org.models import Community, Grid, Station
 from doorstep.org.territory import Territory
 from doorstep.patrol import access, runs, tracks
 from doorstep.patrol.choices import FindingKind, PatrolStatus
@@ -223,6 +223,9 @@ class PlanForm(ServiceErrorsMixin, StyledForm):
 class PatrolFilterSet(ScopedFilterSet):
     """The patrol list's filters: community, grid, team, status and the date range of the start."""
 
+    station = IdChoiceFilter(
+        label=gettext_lazy("派出所"), queryset=Station.objects.all(), field_name="community__station"
+    )
     community = IdChoiceFilter(label=gettext_lazy("社区"), queryset=Community.objects.all())
     grid = IdChoiceFilter(label=gettext_lazy("网格"), queryset=Grid.objects.all())
     team = IdChoiceFilter(label=gettext_lazy("队伍"), queryset=Team.objects.all())
@@ -236,7 +239,7 @@ class PatrolFilterSet(ScopedFilterSet):
 
     class Meta:
         model = Patrol
-        fields = ["community", "grid", "team", "status", "date_from", "date_to"]
+        fields = ["station", "community", "grid", "team", "status", "date_from", "date_to"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

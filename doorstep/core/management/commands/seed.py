@@ -10,6 +10,7 @@ from doorstep.desk import inspection_seed
 from doorstep.desk import seed as desk_seed
 from doorstep.duty import seed as duty_seed
 from doorstep.duty import station_seed, training_seed
+from doorstep.evaluation import seed as evaluation_seed
 from doorstep.mediation import seed as mediation_seed
 from doorstep.org import seed as org_seed
 from doorstep.patrol import seed as patrol_seed
@@ -81,6 +82,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"群防群治{'已生成' if patrol.created else '已存在，未重复生成'}：巡逻 {patrol.patrols}"
             "（含防控责任区、巡防队伍、宣传活动和警民恳谈）。"
+        )
+        evaluation = evaluation_seed.seed(seed)
+        self.stdout.write(
+            f"考核评价{'已生成' if evaluation.created else '已存在，未重复生成'}：发案 {evaluation.incidents}，"
+            f"应采集基数 {evaluation.baselines}，核查抽样 {evaluation.verifications}。"
         )
         self.stdout.write(f"演示账号（密码均为 {org_seed.DEMO_PASSWORD}）：")
         for role, username, description in result.logins:
