@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 
 def form_errors_text(form: forms.BaseForm) -> str:
     """Every error of a bound form in one line, "；"-separated, for a flash message or an error banner."""
     return "；".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A model multiple choice whose ids must fit 64 bits: anything else is "not a choice" before any query.
+    Django guards `exact` lookups against integer overflow but not the `IN` list this field queries with,
+    and SQLite cannot bind such a number (an OverflowError, i.e. a 500)."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value or ():
+            text = str(pk).strip()
+            if not (text.isascii() and text.isdigit() and int(text) < 2**63):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)

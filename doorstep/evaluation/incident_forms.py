@@ -244,13 +244,35 @@ class BaselineFilterSet(ScopedFilterSet):
 
 
 class VerificationFilterSet(ScopedFilterSet):
+    """The verification list's filters; 准确率's drill-down links to grid/community/station and the period."""
+
     grid = filters.ModelChoiceFilter(label=_("网格"), queryset=Grid.objects.all())
+    community = filters.ModelChoiceFilter(
+        label=_("社区"), field_name="grid__community", queryset=Community.objects.all()
+    )
+    station = filters.ModelChoiceFilter(
+        label=_("派出所"), field_name="grid__community__station", queryset=Station.objects.all()
+    )
     element = filters.ChoiceFilter(label=_("要素"), choices=Element.choices)
     correct = filters.BooleanFilter(
         label=_("信息准确"),
         widget=forms.Select(choices=[("", _("全部")), ("true", _("准确")), ("false", _("不准确"))]),
     )
+    checked_from = filters.DateFilter(
+        label=_("核查日期自"),
+        field_name="checked_on",
+        lookup_expr="gte",
+        widget=DATE_WIDGET,
+        validators=[within_service_years],
+    )
+    checked_to = filters.DateFilter(
+        label=_("核查日期至"),
+        field_name="checked_on",
+        lookup_expr="lte",
+        widget=DATE_WIDGET,
+        validators=[within_service_years],
+    )
 
     class Meta:
         model = Verification
-        fields = ["grid", "element", "correct"]
+        fields = ["grid", "community", "station", "element", "correct", "checked_from", "checked_to"]

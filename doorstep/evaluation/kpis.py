@@ -279,7 +279,11 @@ def accuracy_batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> dic
         for scope, (ok, n) in accuracy_parts(period, scopes, cache, element).items():
             correct[scope] += ok
             sampled[scope] += n
-    return {s: Figure.ratio(correct[s], sampled[s]) for s in scopes}
+    params = {"checked_from": period.start.isoformat(), "checked_to": period.end.isoformat()}
+    return {
+        s: Figure.ratio(correct[s], sampled[s], records=_url("/evaluation/verifications/", s, params))
+        for s in scopes
+    }
 
 
 _register(

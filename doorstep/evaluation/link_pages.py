@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.forms import IdMultipleChoiceField
 from doorstep.evaluation import links
 from doorstep.evaluation.models_links import DepartmentLink, LeaderLink
 from doorstep.org.models import Station
@@ -32,19 +33,6 @@ from doorstep.registry.forms import style
 
 PER_PAGE = 30
 MAX_FOLLOW_UPS = 5
-
-
-class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
-    """Ids beyond 64 bits are "not a choice" before any query (SQLite cannot bind them in an IN list)."""
-
-    def _check_values(self, value):
-        for pk in value or ():
-            text = str(pk).strip()
-            if not (text.isascii() and text.isdigit() and int(text) < 2**63):
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
-                )
-        return super()._check_values(value)
 
 
 class LinkForm(forms.Form):

@@ -36,7 +36,7 @@ from django.views.decorators.http import require_GET
 
 from doorstep.accounts.choices import Role
 from doorstep.accounts.choices import Scope as TerritoryScope
-from doorstep.evaluation import settings_pages
+from doorstep.evaluation import layers, settings_pages
 from doorstep.evaluation.choices import Level, PeriodKind
 from doorstep.evaluation.engine import REGISTRY, Figure, Kpi, Period, Scope
 from doorstep.org.territory import Territory
@@ -592,5 +592,6 @@ def kpi_detail(request, code: str):
 urlpatterns = [
     path("", index, name="index"),
     path("kpis/<slug:code>/", kpi_detail, name="kpi_detail"),
+    path("map/grids.geojson", layers.grid_kpis_geojson, name="grid_kpis_geojson"),
     *settings_pages.urlpatterns,
 ]

@@ -8,6 +8,8 @@ from django.shortcuts import render
 
 from doorstep.core.ids import id_param
 from doorstep.desk import selectors as desk_selectors
+from doorstep.evaluation import pages as evaluation_pages
+from doorstep.evaluation.choices import Level
 from doorstep.maps import tiles
 from doorstep.org import selectors
 from doorstep.patrol import access as patrol_access
@@ -67,6 +69,11 @@ def map_page(request):
         extent = grids.aggregate(w=Min("min_lng"), s=Min("min_lat"), e=Max("max_lng"), n=Max("max_lat"))
         if extent["w"] is not None:
             bbox = [extent["w"], extent["s"], extent["e"], extent["n"]]
+    # The KPI layer (evaluation/layers.py): the active KPIs that apply to grids, for those with the KPI pages.
+    evaluation = evaluation_pages.may_view(request.user)
+    evaluation_kpis = (
+        [(c.code, str(c.kpi.name)) for c in evaluation_pages.columns_for(Level.GRID)] if evaluation else []
+    )
     return render(
         request,
         "maps/map.html",
@@ -88,5 +95,7 @@ def map_page(request):
             # (from the 群防群治 board) opens the map with them switched on.
             "patrol": patrol_access.may_view(request.user),
             "patrol_days": request.GET.get("patrol") if request.GET.get("patrol") in {"7", "30"} else "",
+            "evaluation": evaluation and bool(evaluation_kpis),
+            "evaluation_kpis": evaluation_kpis,
         },
     )

@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
+from doorstep.core.forms import IdMultipleChoiceField
 from doorstep.core.validators import within_service_years
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import Community
@@ -63,19 +64,6 @@ def date(label: str, *, required: bool = True) -> forms.DateField:
 def count(label: str) -> forms.IntegerField:
     # min 0, not 1: the service refuses 0 with the domain's own words.
     return forms.IntegerField(label=label, min_value=0, max_value=MAX_COUNT, error_messages=INT_ERRORS)
-
-
-class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
-    """Ids beyond 64 bits are "not a choice" before any query (SQLite cannot bind them in an IN list)."""
-
-    def _check_values(self, value: Any) -> Any:
-        for pk in value or ():
-            text = str(pk).strip()
-            if not (text.isascii() and text.isdigit() and int(text) < 2**63):
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
-                )
-        return super()._check_values(value)
 
 
 def choice(label: str, queryset: Any, *, required: bool = True) -> forms.ModelChoiceField:

@@ -489,6 +489,7 @@ PAGES: dict[str, tuple[str, Url]] = {
     "evaluation:baseline_new": ("get", lambda m: "/evaluation/baselines/new/"),
     "evaluation:verifications": ("get", lambda m: "/evaluation/verifications/"),
     "evaluation:verification_new": ("get", lambda m: "/evaluation/verifications/new/"),
+    "evaluation:grid_kpis_geojson": ("get", lambda m: "/evaluation/map/grids.geojson"),
     "evaluation:reviews": ("get", lambda m: "/evaluation/reviews/"),
     "evaluation:review_generate": ("post", lambda m: "/evaluation/reviews/generate/"),
     "evaluation:review_ranking": ("get", lambda m: "/evaluation/reviews/ranking/"),

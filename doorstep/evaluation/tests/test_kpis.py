@@ -306,3 +306,31 @@ def test_compute_many_matches_compute_per_scope(data, django_assert_max_num_quer
         for scope in every:
             assert many[scope] == kpis.compute(scope, NOV), scope
     assert whole in many
+
+
+@pytest.mark.parametrize("level", [Level.GRID, Level.COMMUNITY, Level.STATION, Level.SUB_BUREAU])
+def test_accuracy_drill_down_lists_exactly_the_samples_counted(data, client_for, level):
+    w = data
+    pk = {Level.GRID: w.grid_a.pk, Level.COMMUNITY: w.c1.pk, Level.STATION: w.s1.pk}.get(level)
+    scope = sc(level, pk)
+    figure = fig("accuracy_rate", scope)
+    assert figure.records.startswith(
+        "/evaluation/verifications/?checked_from=2026-11-01&checked_to=2026-11-30"
+    )
+    if pk is not None:
+        assert (
+            f"{ {Level.GRID: 'grid', Level.COMMUNITY: 'community', Level.STATION: 'station'}[level] }={pk}"
+            in (figure.records)
+        )
+    response = client_for(w.evaluator).get(figure.records)
+    assert response.status_code == 200
+    listed = {v.pk for v in response.context["page"].object_list}
+    counted = set(
+        Verification.objects.filter(
+            grid_id__in=scope.grid_ids, checked_on__gte=NOV.start, checked_on__lte=NOV.end
+        ).values_list("pk", flat=True)
+    )
+    assert listed == counted
+    assert len(listed) == figure.denominator
+    correct = client_for(w.evaluator).get(figure.records + "&correct=true").context["page"].object_list
+    assert len(correct) == figure.numerator

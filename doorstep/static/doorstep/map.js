@@ -1,7 +1,7 @@
 // The territory map: houses as 3D vector tiles coloured red/yellow/green, grids with labels, police rooms and
 // units, video cameras and broadcast speakers (with the broadcast dialog of broadcast.js), patrol tracks, findings
-// and coverage, filters with a live count, search that flies to a house, and the house panel. MapLibre GL, vendored;
-// nothing is loaded from outside the server.
+// and coverage, the KPI of each grid, filters with a live count, search that flies to a house, and the house
+// panel. MapLibre GL, vendored; nothing is loaded from outside the server.
 (function () {
   const el = document.getElementById("map");
   if (!el || !window.maplibregl) return;
@@ -627,6 +627,56 @@
     document.getElementById("patrol-days").addEventListener("change", refreshPatrol);
     form.addEventListener("change", (e) => { if (e.target.name === "grid") refreshPatrol(); });
     refreshPatrol(); // switched on by ?patrol=7|30
+  }
+
+  // --- evaluation: one KPI per grid (evaluation/layers.py) ---------------------------------------------------
+  // Off until switched on, then fetched for the KPI chosen (the current month). A choropleth under the houses:
+  // green where the target is met, red below it, grey without a value (or without a target).
+  const EVALUATION_LAYERS = ["evaluation-kpi-fill", "evaluation-kpi-line"];
+  let evaluationLoaded = null; // the promise of the layers, added once
+  let evaluationFetched = ""; // the KPI of the data in the source
+
+  function addEvaluationLayers() {
+    map.addSource("evaluation-kpi", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    const under = map.getLayer("house-cells") ? "house-cells" : undefined;
+    const met = ["case", ["==", ["get", "met"], true], "#2f9e44", ["==", ["get", "met"], false], "#e03131", "#adb5bd"];
+    map.addLayer({ id: "evaluation-kpi-fill", type: "fill", source: "evaluation-kpi", layout: { visibility: "visible" },
+      paint: { "fill-opacity": 0.5, "fill-color": met } }, under);
+    map.addLayer({ id: "evaluation-kpi-line", type: "line", source: "evaluation-kpi", layout: { visibility: "visible" },
+      paint: { "line-color": met, "line-width": 1 } }, under);
+    map.on("click", "evaluation-kpi-fill", (e) => {
+      const layers = ["patrol-tracks", "patrol-findings"].filter((l) => map.getLayer(l));
+      if (layers.length && map.queryRenderedFeatures(e.point, { layers }).length) return;
+      const p = e.features[0].properties;
+      const kpi = document.getElementById("evaluation-kpi");
+      const box = document.createElement("div");
+      box.dataset.testid = "evaluation-kpi-popup";
+      box.append(text("strong", "", `${p.community} · ${p.name}`),
+        text("div", "small", `${kpi.options[kpi.selectedIndex].text}：${p.text}`),
+        text("div", "small text-secondary", `${d.labelTarget} ${p.target_text}`));
+      if (p.records) box.append(anchor(p.records, d.labelRecords));
+      new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(box).addTo(map);
+    });
+  }
+
+  async function refreshEvaluation() {
+    if (!document.getElementById("layer-evaluation").checked) return;
+    try {
+      if (!evaluationLoaded) evaluationLoaded = styleLoaded.then(addEvaluationLayers);
+      await evaluationLoaded;
+      const code = document.getElementById("evaluation-kpi").value;
+      if (code === evaluationFetched) return;
+      map.getSource("evaluation-kpi").setData(await getJSON(`${d.evaluationUrl}?code=${encodeURIComponent(code)}&kind=month`));
+      evaluationFetched = code;
+    } catch (err) { status.textContent = d.labelError; console.error(err); }
+  }
+
+  if (d.evaluationUrl) {
+    document.getElementById("layer-evaluation").addEventListener("change", async (e) => {
+      if (e.target.checked) await refreshEvaluation();
+      for (const l of EVALUATION_LAYERS) if (map.getLayer(l)) map.setLayoutProperty(l, "visibility", e.target.checked ? "visible" : "none");
+    });
+    document.getElementById("evaluation-kpi").addEventListener("change", refreshEvaluation);
   }
 
   function toggle(id, layers) {
