@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from doorstep.core.ids import id_param
+
 
 def form_errors_text(form: forms.BaseForm) -> str:
     """Every error of a bound form in one line, "；"-separated, for a flash message or an error banner."""
@@ -19,8 +21,7 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
 
     def _check_values(self, value: Any) -> Any:
         for pk in value or ():
-            text = str(pk).strip()
-            if not (text.isascii() and text.isdigit() and int(text) < 2**63):
+            if id_param(str(pk).strip()) is None:
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )

@@ -36,6 +36,7 @@ from django.views.decorators.http import require_GET
 
 from doorstep.accounts.choices import Role
 from doorstep.accounts.choices import Scope as TerritoryScope
+from doorstep.core.ids import id_param
 from doorstep.evaluation import layers, settings_pages
 from doorstep.evaluation.choices import Level, PeriodKind
 from doorstep.evaluation.engine import REGISTRY, Figure, Kpi, Period, Scope
@@ -105,9 +106,10 @@ def parse_id(raw: str | None) -> int | None:
     """A territory id from the query string, or 404 for anything that is not one."""
     if raw in (None, ""):
         return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_ID:
+    value = id_param(raw)
+    if value is None or value > MAX_ID:
         raise Http404
-    return int(raw)
+    return value
 
 
 def get_scope(user: Any, level: str, raw_id: str | None) -> Scope:

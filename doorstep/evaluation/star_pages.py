@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.ids import id_param
 from doorstep.evaluation import periods, stars
 from doorstep.evaluation.choices import PeriodKind
 from doorstep.evaluation.models_links import MonthlyStar
@@ -96,9 +97,10 @@ def star_confirm(request):
         month = stars.parse_month(raw, timezone.localdate())
         ids = []
         for value in request.POST.getlist("staff")[:50]:
-            if not (value.isascii() and value.isdigit()) or len(value) > 18:
+            staff_id = id_param(value)
+            if staff_id is None:
                 raise ServiceError(_("所选人员不是本月候选民警"), code="staff")
-            ids.append(int(value))
+            ids.append(staff_id)
         created = stars.confirm_stars(
             month=month, staff_ids=ids, citation=request.POST.get("citation", ""), by=user
         )

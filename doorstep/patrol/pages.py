@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
 from doorstep.core.forms import form_errors_text
+from doorstep.core.ids import id_param
 from doorstep.core.masking import mask_phone
 from doorstep.core.photos import private_file_response
 from doorstep.org.models import Grid, Staff
@@ -631,9 +632,9 @@ def event_new(request):
     _record_or_403(user)
     campaign_qs = publicity.campaigns_for(user).order_by("-starts_on", "-id")
     initial: dict[str, Any] = {"held_on": timezone.localdate()}
-    raw = request.GET.get("campaign")
-    if raw and raw.isdigit() and int(raw) < access.MAX_PK:
-        found = campaign_qs.filter(pk=int(raw)).first()
+    campaign_id = id_param(request.GET.get("campaign"))
+    if campaign_id is not None:
+        found = campaign_qs.filter(pk=campaign_id).first()
         if found is not None:
             initial.update(campaign=found.pk, theme=found.theme)
     form = EventForm(

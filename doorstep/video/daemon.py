@@ -37,6 +37,7 @@ from django.utils import timezone
 from doorstep.alarms.daemon import DbWorker
 from doorstep.core.dbwrites import serialized_writes
 from doorstep.core.errors import ServiceError
+from doorstep.core.ids import ascii_digits
 from doorstep.video import services, tts
 from doorstep.video.capture import READ_TIMEOUT_MS, CameraConfig, CameraReader, Report
 from doorstep.video.detection import DetectorConfig, Zone
@@ -80,7 +81,7 @@ def load_cameras(group: str | None = None, refused: dict[int, str] | None = None
     out, with the reason in `refused`."""
     qs = Camera.objects.filter(enabled=True)
     if group:
-        qs = qs.filter(group_id=int(group)) if group.isdigit() else qs.filter(group__name=group)
+        qs = qs.filter(group_id=int(group)) if ascii_digits(group) else qs.filter(group__name=group)
     refused = {} if refused is None else refused
     zones: dict[int, list[Zone]] = {}
     for zone in DetectionZone.objects.filter(camera__in=qs).order_by("camera_id", "name"):

@@ -83,3 +83,9 @@ def test_a_leader_moved_elsewhere_can_still_finish_or_void_their_patrol(pw):
     assert patrol.status == PatrolStatus.VOID
     assert runs.start(by=moved, community=pw.c2, now=timezone.now()).status == PatrolStatus.RUNNING
     assert StaffKind.PATROL  # keep the import meaningful for readers: the world's patrol user is patrol staff
+
+
+@pytest.mark.parametrize("raw", ["²", "١٢", "99999999999999999999", "x"])
+def test_a_bad_campaign_id_in_the_event_form_is_ignored_not_a_500(pw, client_for, raw):
+    response = client_for(pw.director).get(reverse("patrol:event_new"), {"campaign": raw})
+    assert response.status_code == 200
