@@ -59,11 +59,13 @@ INSTALLED_APPS = [
     "doorstep.patrol",
     "doorstep.evaluation",
     "doorstep.registry",
+    "doorstep.portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "doorstep.portal.middleware.PortalMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "doorstep.core.middleware.ChosenLanguageMiddleware",
     "doorstep.core.middleware.RejectNulMiddleware",
@@ -343,3 +345,16 @@ MEDIATION_LIMIT_DAYS = env_int("DOORSTEP_MEDIATION_LIMIT_DAYS", 30)
 MEDIATION_FOLLOW_UP_DAYS = env_int("DOORSTEP_MEDIATION_FOLLOW_UP_DAYS", 15)
 if not 1 <= MEDIATION_LIMIT_DAYS <= 365 or not 1 <= MEDIATION_FOLLOW_UP_DAYS <= 365:
     raise ConfigError("DOORSTEP_MEDIATION_LIMIT_DAYS and DOORSTEP_MEDIATION_FOLLOW_UP_DAYS must be 1–365")
+
+# --- public portal (网上警务室) -----------------------------------------------------------------------------
+# Text messages (core.sms): "console" logs them (phone masked), "memory" keeps them for tests, "http" posts
+# them to DOORSTEP_SMS_URL, or a dotted path to a gateway class.
+SMS_GATEWAY = env_str("DOORSTEP_SMS_GATEWAY", "memory" if DOORSTEP_ENV == "test" else "console")
+SMS_URL = env_str("DOORSTEP_SMS_URL", "")
+SMS_TOKEN = env_str("DOORSTEP_SMS_TOKEN", "")
+if SMS_GATEWAY == "http" and not SMS_URL:
+    raise ConfigError("DOORSTEP_SMS_GATEWAY=http needs DOORSTEP_SMS_URL")
+# The proxies (nginx) whose X-Forwarded-For names the client: rate limits count per client address.
+TRUSTED_PROXIES = env_list("DOORSTEP_TRUSTED_PROXIES", [])
+# Rate limits of the portal (portal.ratelimit): "name=count/seconds,..." overrides single limits.
+PORTAL_RATE_LIMITS = env_str("DOORSTEP_PORTAL_RATE_LIMITS", "")

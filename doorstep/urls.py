@@ -62,6 +62,8 @@ urlpatterns = [
     path("mediation/", include("doorstep.mediation.urls")),
     path("patrol/", include("doorstep.patrol.urls")),
     path("evaluation/", include("doorstep.evaluation.urls")),
+    path("portal/", include("doorstep.portal.urls")),
+    path("online/", include("doorstep.portal.staff_urls")),
     path("registry/", include("doorstep.registry.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

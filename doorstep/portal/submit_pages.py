@@ -1,0 +1,2 @@
+urlpatterns: list = []
+staff_urlpatterns: list = []
