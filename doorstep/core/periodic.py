@@ -19,6 +19,7 @@ JOBS: tuple[str, ...] = (
     "doorstep.duty.supervision.tick",  # police rooms with nobody in them: alerts opened and closed
     "doorstep.mediation.services.tick",  # disputes waiting for a mediator go to the one on duty today
     "doorstep.evaluation.snapshots.tick",  # KPI snapshots of each just-finished week, 旬, month and year
+    "doorstep.portal.phones.purge",  # one-time codes a day past their expiry
 )
 
 

@@ -31,7 +31,6 @@ from doorstep.evaluation.choices import Element, Level, PeriodKind
 from doorstep.evaluation.engine import REGISTRY, Figure, Kpi, Period, Scope, kpi
 
 NO_BASELINE = "未录入应采集基数"
-NO_SURVEY = "尚无问卷数据（网上警务室问卷上线后计算）"
 ABOVE_GRID = frozenset({Level.COMMUNITY, Level.STATION, Level.SUB_BUREAU})
 
 Cache = dict[Any, Any]
@@ -410,31 +409,47 @@ _register(
 
 
 # --- 出警达标率 -------------------------------------------------------------------------------------------------
-def response_batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> dict[Scope, Figure]:
+def response_verdicts(
+    period: Period, grids: frozenset[int] | None, now: dt.datetime
+) -> list[tuple[int, int, str]]:
+    """(alarm id, grid id, "reached" | "late") of every emergency alarm received in the period in the grids
+    (None: all) that counts for 出警达标率 (drills, non-emergencies and pending ones left out). One query; the
+    KPI and its drill-down list (`record_pages`) both read it, so the list shows exactly what was counted."""
     from doorstep.alarms import stats
     from doorstep.alarms.models import Alarm
     from doorstep.alarms.supervision import arrival_norm_seconds
 
     qs = Alarm.objects.filter(received_at__gte=period.since, received_at__lt=period.until)
-    qs = _in(qs, "grid_id", _grid_filter(scopes, cache))
-    now = cache.get("now") or timezone.now()
-    reached: dict[int, int] = defaultdict(int)
-    late: dict[int, int] = defaultdict(int)
+    qs = _in(qs, "grid_id", grids)
+    out = []
     for row in qs.order_by().values(*stats.ROW_FIELDS, "grid_id", "station__area_type"):
         keys = stats.classify(row, arrival_norm_seconds(row["station__area_type"]), now)
         if "reached" in keys:
-            reached[row["grid_id"]] += 1
+            out.append((row["id"], row["grid_id"], "reached"))
         elif "late" in keys:
-            late[row["grid_id"]] += 1
+            out.append((row["id"], row["grid_id"], "late"))
+    return out
+
+
+def records_url(code: str, scope: Scope, period: Period) -> str:
+    """The evaluation's own list of the records behind a figure (`record_pages`), for KPIs whose source app
+    has no list filtered by every territory level and period."""
+    query: dict[str, Any] = {"level": scope.level, "kind": period.kind, "period": periods_mod.value(period)}
+    if scope.id is not None:
+        query["id"] = scope.id
+    return f"/evaluation/records/{code}/?{urlencode(query)}"
+
+
+def response_batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> dict[Scope, Figure]:
+    now = cache.get("now") or timezone.now()
+    reached: dict[int, int] = defaultdict(int)
+    late: dict[int, int] = defaultdict(int)
+    for _pk, grid_id, verdict in response_verdicts(period, _grid_filter(scopes, cache), now):
+        (reached if verdict == "reached" else late)[grid_id] += 1
     out = {}
     for scope in scopes:
         ok, bad = _sum(reached, scope.grid_ids), _sum(late, scope.grid_ids)
-        records = None
-        if scope.level == Level.STATION and period.kind == PeriodKind.MONTH:
-            month = f"{period.start.year:04d}-{period.start.month:02d}"
-            records = "/alarms/stats/detail/?" + urlencode(
-                {"station": scope.id, "month": month, "figure": "emergency"}
-            )
+        records = records_url("response_on_time", scope, period)
         out[scope] = Figure.ratio(ok, ok + bad, records=records)
     return out
 
@@ -449,23 +464,37 @@ _register(
 )
 
 
-# --- 知晓率、满意率 (surveys: #11) -------------------------------------------------------------------------------
-def _survey_batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> dict[Scope, Figure]:
-    return {s: Figure.missing(NO_SURVEY) for s in scopes}
+# --- 知晓率、满意率、安全感 (the portal's surveys: portal.stats) ---------------------------------------------------
+def _survey(name: str) -> Batch:
+    def batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> dict[Scope, Figure]:
+        from doorstep.portal import stats
+
+        return getattr(stats, name)(scopes, period, cache)
+
+    batch.__name__ = name
+    return batch
 
 
 _register(
     "awareness",
     _("知晓率"),
-    _survey_batch,
-    "知晓率 = 能正确说出网格民警姓名、电话或警务室位置的受访群众 ÷ 受访群众（问卷随网上警务室上线，#11）。",
+    _survey("awareness_batch"),
+    "知晓率 = 能正确选出本网格社区民警姓名、电话或警务室位置（至少一项）的答卷 ÷ 答卷；按答卷所属网格和提交时间"
+    "计（口径同 portal.stats.awareness_batch）。",
     target=0.9,
 )
 _register(
     "satisfaction",
     _("满意率"),
-    _survey_batch,
-    "满意率 = 很满意、满意、基本满意的问卷 ÷ 有效问卷（五级量表；问卷随网上警务室上线，#11）。",
+    _survey("satisfaction_batch"),
+    "满意率 = 很满意、满意、基本满意的答卷 ÷ 作答满意度的答卷（五级量表；口径同 portal.stats.satisfaction_batch）。",
+    target=0.9,
+)
+_register(
+    "safety",
+    _("安全感"),
+    _survey("safety_batch"),
+    "安全感 = 很安全、安全、基本安全的答卷 ÷ 作答安全感的答卷（五级量表；口径同 portal.stats.safety_batch）。",
     target=0.9,
 )
 
@@ -569,11 +598,14 @@ def volunteers_batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> d
 
     figures = _patrol(period, scopes, cache)
     active = stats.active_volunteers(_all_communities(scopes, cache), period.start, period.end)
+    params = {"status": "done", "date_from": period.start.isoformat(), "date_to": period.end.isoformat()}
     out = {}
     for scope in scopes:
         turnout = sum(figures[c].volunteer_turnout for c in scope.community_ids if c in figures)
         members = sum(active.get(c, 0) for c in scope.community_ids)
-        out[scope] = Figure.ratio(turnout, members)
+        # The done patrols of the period, each with its volunteers (the numerator's person-times).
+        records = _url("/patrol/runs/", scope, params)
+        out[scope] = Figure.ratio(turnout, members, records=records)
     return out
 
 
@@ -594,7 +626,8 @@ def publicity_batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> di
     table = stats.publicity_figures(_all_communities(scopes, cache), period.start, period.end)
     out = {}
     for scope in scopes:
-        out[scope] = Figure.count(sum(table[c].audience for c in scope.community_ids if c in table))
+        audience = sum(table[c].audience for c in scope.community_ids if c in table)
+        out[scope] = Figure.count(audience, records=records_url("publicity_reach", scope, period))
     return out
 
 
@@ -609,37 +642,57 @@ _register(
 
 
 # --- 走访完成率 -------------------------------------------------------------------------------------------------
-def visit_batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> dict[Scope, Figure]:
+def visit_verdicts(
+    period: Period, grids: frozenset[int] | None, today: dt.date
+) -> list[tuple[int, int, str]]:
+    """(visit id, grid id, verdict) of every visit whose next-visit deadline falls in the period, in the grids
+    (None: all): "on_time" (the household's next visit came on or before the deadline), "late" (it came later,
+    or has not come and the deadline has passed) or "pending" (not visited yet, deadline not passed: not
+    counted). Two queries; the KPI and its drill-down list (`record_pages`) both read it."""
     from doorstep.registry.models import Visit
 
-    grids = _grid_filter(scopes, cache)
-    today = (cache.get("now") or timezone.now()).astimezone(timezone.get_current_timezone()).date()
     dues = list(
         _in(Visit.objects.filter(next_due__gte=period.start, next_due__lte=period.end), "grid_id", grids)
         .order_by()
-        .values_list("household_id", "grid_id", "visited_at", "next_due")
+        .values_list("id", "household_id", "grid_id", "visited_at", "next_due")
     )
     later: dict[int, list[dt.datetime]] = defaultdict(list)
     if dues:
-        earliest = min(d[2] for d in dues)
+        earliest = min(d[3] for d in dues)
         for household_id, visited_at in (
-            Visit.objects.filter(household_id__in={d[0] for d in dues}, visited_at__gt=earliest)
+            Visit.objects.filter(household_id__in={d[1] for d in dues}, visited_at__gt=earliest)
             .order_by("visited_at")
             .values_list("household_id", "visited_at")
         ):
             later[household_id].append(visited_at)
     tz = timezone.get_current_timezone()
-    on_time: dict[int, int] = defaultdict(int)
-    due: dict[int, int] = defaultdict(int)
-    for household_id, grid_id, visited_at, next_due in dues:
+    out = []
+    for pk, household_id, grid_id, visited_at, next_due in dues:
         following = next((v for v in later[household_id] if v > visited_at), None)
         if following is not None and following.astimezone(tz).date() <= next_due:
-            on_time[grid_id] += 1
-            due[grid_id] += 1
+            out.append((pk, grid_id, "on_time"))
         elif following is not None or next_due < today:
+            out.append((pk, grid_id, "late"))
+        else:
+            out.append((pk, grid_id, "pending"))
+    return out
+
+
+def visit_batch(scopes: Sequence[Scope], period: Period, cache: Cache) -> dict[Scope, Figure]:
+    today = (cache.get("now") or timezone.now()).astimezone(timezone.get_current_timezone()).date()
+    on_time: dict[int, int] = defaultdict(int)
+    due: dict[int, int] = defaultdict(int)
+    for _pk, grid_id, verdict in visit_verdicts(period, _grid_filter(scopes, cache), today):
+        if verdict == "on_time":
+            on_time[grid_id] += 1
+        if verdict != "pending":
             due[grid_id] += 1
-        # else: not visited yet and the due date has not passed: pending, left out
-    return {s: Figure.ratio(_sum(on_time, s.grid_ids), _sum(due, s.grid_ids)) for s in scopes}
+    return {
+        s: Figure.ratio(
+            _sum(on_time, s.grid_ids), _sum(due, s.grid_ids), records=records_url("visit_rate", s, period)
+        )
+        for s in scopes
+    }
 
 
 _register(

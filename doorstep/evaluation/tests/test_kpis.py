@@ -172,10 +172,10 @@ def test_response_on_time_excludes_drills_and_counts_never_arrived_as_late(data)
     assert fig("response_on_time", sc(Level.GRID, w.grid_b.pk)).value is None
 
 
-def test_surveys_are_missing_until_the_portal(data):
-    figure = fig("awareness", sc(Level.SUB_BUREAU))
-    assert figure.value is None and figure.note == kpis.NO_SURVEY
-    assert fig("satisfaction", sc(Level.SUB_BUREAU)).value is None
+def test_survey_kpis_without_answers_are_blank_not_zero(data):
+    """No survey answers in the period: "—" (no division by zero), for each of the three survey KPIs."""
+    for code in ("awareness", "satisfaction", "safety"):
+        assert fig(code, sc(Level.SUB_BUREAU)).value is None
 
 
 def test_mediation_success(data):
