@@ -356,5 +356,8 @@ if SMS_GATEWAY == "http" and not SMS_URL:
     raise ConfigError("DOORSTEP_SMS_GATEWAY=http needs DOORSTEP_SMS_URL")
 # The proxies (nginx) whose X-Forwarded-For names the client: rate limits count per client address.
 TRUSTED_PROXIES = env_list("DOORSTEP_TRUSTED_PROXIES", [])
+# The portal's address as residents reach it (printed in house-plate and survey QR codes); empty: the address
+# the staff member's browser used, which is right only when staff and residents reach the same host.
+PORTAL_BASE_URL = env_str("DOORSTEP_PORTAL_BASE_URL", "").rstrip("/")
 # Rate limits of the portal (portal.ratelimit): "name=count/seconds,..." overrides single limits.
 PORTAL_RATE_LIMITS = env_str("DOORSTEP_PORTAL_RATE_LIMITS", "")

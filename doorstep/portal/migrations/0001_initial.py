@@ -6,207 +6,502 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('desk', '0004_seed_checklist'),
-        ('mediation', '0002_default_types'),
-        ('org', '0003_calendar_day'),
-        ('registry', '0005_house_point_index'),
+        ("desk", "0004_seed_checklist"),
+        ("mediation", "0002_default_types"),
+        ("org", "0003_calendar_day"),
+        ("registry", "0005_house_point_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PhoneCode',
+            name="PhoneCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone_hash', models.CharField(db_index=True, max_length=64, verbose_name='手机号摘要')),
-                ('purpose', models.CharField(choices=[('survey', '问卷'), ('submission', '提交事项')], max_length=12, verbose_name='用途')),
-                ('scope', models.CharField(blank=True, max_length=40, verbose_name='对象')),
-                ('code_hash', models.CharField(max_length=64, verbose_name='验证码摘要')),
-                ('created_at', models.DateTimeField(verbose_name='发送时间')),
-                ('expires_at', models.DateTimeField(verbose_name='失效时间')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='尝试次数')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='使用时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone_hash", models.CharField(db_index=True, max_length=64, verbose_name="手机号摘要")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[("survey", "问卷"), ("submission", "提交事项")],
+                        max_length=12,
+                        verbose_name="用途",
+                    ),
+                ),
+                ("scope", models.CharField(blank=True, max_length=40, verbose_name="对象")),
+                ("code_hash", models.CharField(max_length=64, verbose_name="验证码摘要")),
+                ("created_at", models.DateTimeField(verbose_name="发送时间")),
+                ("expires_at", models.DateTimeField(verbose_name="失效时间")),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="尝试次数")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="使用时间")),
             ],
             options={
-                'verbose_name': '短信验证码',
-                'verbose_name_plural': '短信验证码',
-                'ordering': ['-created_at'],
+                "verbose_name": "短信验证码",
+                "verbose_name_plural": "短信验证码",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='AppointmentSlot',
+            name="AppointmentSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('starts_at', models.DateTimeField(verbose_name='开始时间')),
-                ('ends_at', models.DateTimeField(verbose_name='结束时间')),
-                ('capacity', models.PositiveSmallIntegerField(default=1, verbose_name='可约人数')),
-                ('booked', models.PositiveSmallIntegerField(default=0, verbose_name='已约人数')),
-                ('cancelled', models.BooleanField(default=False, verbose_name='已取消')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='发布人')),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='appointment_slots', to='org.policeroom', verbose_name='警务室')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("starts_at", models.DateTimeField(verbose_name="开始时间")),
+                ("ends_at", models.DateTimeField(verbose_name="结束时间")),
+                ("capacity", models.PositiveSmallIntegerField(default=1, verbose_name="可约人数")),
+                ("booked", models.PositiveSmallIntegerField(default=0, verbose_name="已约人数")),
+                ("cancelled", models.BooleanField(default=False, verbose_name="已取消")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发布人",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="appointment_slots",
+                        to="org.policeroom",
+                        verbose_name="警务室",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '预约时段',
-                'verbose_name_plural': '预约时段',
-                'ordering': ['starts_at', 'room_id'],
+                "verbose_name": "预约时段",
+                "verbose_name_plural": "预约时段",
+                "ordering": ["starts_at", "room_id"],
             },
         ),
         migrations.CreateModel(
-            name='Notice',
+            name="Notice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('title', models.CharField(max_length=100, verbose_name='标题')),
-                ('body', models.TextField(max_length=5000, verbose_name='正文')),
-                ('status', models.CharField(choices=[('draft', '草稿'), ('published', '已发布'), ('withdrawn', '已撤回')], default='draft', max_length=10, verbose_name='状态')),
-                ('published_at', models.DateTimeField(blank=True, null=True, verbose_name='发布时间')),
-                ('expires_on', models.DateField(blank=True, null=True, verbose_name='有效期至')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
-                ('station', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notices', to='org.station', verbose_name='派出所')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("title", models.CharField(max_length=100, verbose_name="标题")),
+                ("body", models.TextField(max_length=5000, verbose_name="正文")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "草稿"), ("published", "已发布"), ("withdrawn", "已撤回")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True, verbose_name="发布时间")),
+                ("expires_on", models.DateField(blank=True, null=True, verbose_name="有效期至")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="创建人",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notices",
+                        to="org.station",
+                        verbose_name="派出所",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '通知公告',
-                'verbose_name_plural': '通知公告',
-                'ordering': ['-published_at', '-id'],
+                "verbose_name": "通知公告",
+                "verbose_name_plural": "通知公告",
+                "ordering": ["-published_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('kind', models.CharField(choices=[('tip', '线索举报'), ('service', '办事咨询'), ('dispute', '纠纷调解'), ('appointment', '预约办事')], max_length=12, verbose_name='类别')),
-                ('receipt_code', models.CharField(max_length=16, unique=True, verbose_name='回执码')),
-                ('status', models.CharField(choices=[('new', '待受理'), ('accepted', '已受理'), ('done', '已办结'), ('rejected', '不予受理'), ('cancelled', '已取消')], default='new', max_length=12, verbose_name='状态')),
-                ('address_text', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('anonymous', models.BooleanField(default=False, verbose_name='匿名')),
-                ('name', models.CharField(blank=True, max_length=50, verbose_name='姓名')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='联系电话')),
-                ('content', models.TextField(blank=True, max_length=2000, verbose_name='内容')),
-                ('occurred_at', models.DateTimeField(blank=True, null=True, verbose_name='发生时间')),
-                ('photo', models.ImageField(blank=True, upload_to='portal/', verbose_name='照片')),
-                ('submitted_at', models.DateTimeField(db_index=True, verbose_name='提交时间')),
-                ('handled_at', models.DateTimeField(blank=True, null=True, verbose_name='处理时间')),
-                ('reply', models.TextField(blank=True, max_length=1000, verbose_name='答复群众')),
-                ('internal_note', models.TextField(blank=True, max_length=1000, verbose_name='内部备注')),
-                ('address', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='registry.address', verbose_name='标准地址')),
-                ('business_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='desk.businesstype', verbose_name='业务类型')),
-                ('community', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='portal_submissions', to='org.community', verbose_name='社区')),
-                ('dispute', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mediation.dispute', verbose_name='矛盾纠纷')),
-                ('grid', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='portal_submissions', to='org.grid', verbose_name='网格')),
-                ('handled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='处理人')),
-                ('intake', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='desk.intake', verbose_name='服务台事项')),
-                ('room', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='portal_submissions', to='org.policeroom', verbose_name='警务室')),
-                ('slot', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to='portal.appointmentslot', verbose_name='预约时段')),
-                ('station', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='portal_submissions', to='org.station', verbose_name='派出所')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("tip", "线索举报"),
+                            ("service", "办事咨询"),
+                            ("dispute", "纠纷调解"),
+                            ("appointment", "预约办事"),
+                        ],
+                        max_length=12,
+                        verbose_name="类别",
+                    ),
+                ),
+                ("receipt_code", models.CharField(max_length=16, unique=True, verbose_name="回执码")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "待受理"),
+                            ("accepted", "已受理"),
+                            ("done", "已办结"),
+                            ("rejected", "不予受理"),
+                            ("cancelled", "已取消"),
+                        ],
+                        default="new",
+                        max_length=12,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("address_text", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                ("anonymous", models.BooleanField(default=False, verbose_name="匿名")),
+                ("name", models.CharField(blank=True, max_length=50, verbose_name="姓名")),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="联系电话")),
+                ("content", models.TextField(blank=True, max_length=2000, verbose_name="内容")),
+                ("occurred_at", models.DateTimeField(blank=True, null=True, verbose_name="发生时间")),
+                ("photo", models.ImageField(blank=True, upload_to="portal/", verbose_name="照片")),
+                ("submitted_at", models.DateTimeField(db_index=True, verbose_name="提交时间")),
+                ("handled_at", models.DateTimeField(blank=True, null=True, verbose_name="处理时间")),
+                ("reply", models.TextField(blank=True, max_length=1000, verbose_name="答复群众")),
+                ("internal_note", models.TextField(blank=True, max_length=1000, verbose_name="内部备注")),
+                (
+                    "address",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="registry.address",
+                        verbose_name="标准地址",
+                    ),
+                ),
+                (
+                    "business_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="desk.businesstype",
+                        verbose_name="业务类型",
+                    ),
+                ),
+                (
+                    "community",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="portal_submissions",
+                        to="org.community",
+                        verbose_name="社区",
+                    ),
+                ),
+                (
+                    "dispute",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mediation.dispute",
+                        verbose_name="矛盾纠纷",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="portal_submissions",
+                        to="org.grid",
+                        verbose_name="网格",
+                    ),
+                ),
+                (
+                    "handled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="处理人",
+                    ),
+                ),
+                (
+                    "intake",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="desk.intake",
+                        verbose_name="服务台事项",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="portal_submissions",
+                        to="org.policeroom",
+                        verbose_name="警务室",
+                    ),
+                ),
+                (
+                    "slot",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bookings",
+                        to="portal.appointmentslot",
+                        verbose_name="预约时段",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="portal_submissions",
+                        to="org.station",
+                        verbose_name="派出所",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网上事项',
-                'verbose_name_plural': '网上事项',
-                'ordering': ['-submitted_at', '-id'],
+                "verbose_name": "网上事项",
+                "verbose_name_plural": "网上事项",
+                "ordering": ["-submitted_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('title', models.CharField(max_length=100, verbose_name='标题')),
-                ('opens_on', models.DateField(verbose_name='开始日期')),
-                ('closes_on', models.DateField(verbose_name='结束日期')),
-                ('status', models.CharField(choices=[('draft', '草稿'), ('open', '进行中'), ('closed', '已结束')], default='draft', max_length=10, verbose_name='状态')),
-                ('target_per_grid', models.PositiveSmallIntegerField(default=30, verbose_name='每网格样本量')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
-                ('station', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='surveys', to='org.station', verbose_name='派出所')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("title", models.CharField(max_length=100, verbose_name="标题")),
+                ("opens_on", models.DateField(verbose_name="开始日期")),
+                ("closes_on", models.DateField(verbose_name="结束日期")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "草稿"), ("open", "进行中"), ("closed", "已结束")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "target_per_grid",
+                    models.PositiveSmallIntegerField(default=30, verbose_name="每网格样本量"),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="创建人",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="surveys",
+                        to="org.station",
+                        verbose_name="派出所",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '群众问卷',
-                'verbose_name_plural': '群众问卷',
-                'ordering': ['-opens_on', '-id'],
+                "verbose_name": "群众问卷",
+                "verbose_name_plural": "群众问卷",
+                "ordering": ["-opens_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SurveyGrid',
+            name="SurveyGrid",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=32, unique=True, verbose_name='链接码')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.grid', verbose_name='网格')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grids', to='portal.survey', verbose_name='问卷')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=32, unique=True, verbose_name="链接码")),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.grid",
+                        verbose_name="网格",
+                    ),
+                ),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grids",
+                        to="portal.survey",
+                        verbose_name="问卷",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '抽样网格',
-                'verbose_name_plural': '抽样网格',
+                "verbose_name": "抽样网格",
+                "verbose_name_plural": "抽样网格",
             },
         ),
         migrations.CreateModel(
-            name='SurveyResponse',
+            name="SurveyResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone_hash', models.CharField(max_length=64, verbose_name='手机号摘要')),
-                ('submitted_at', models.DateTimeField(db_index=True, verbose_name='提交时间')),
-                ('knows_officer', models.BooleanField(default=False, verbose_name='知道社区民警')),
-                ('knows_phone', models.BooleanField(default=False, verbose_name='知道民警电话')),
-                ('knows_room', models.BooleanField(default=False, verbose_name='知道警务室位置')),
-                ('satisfaction', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='满意度')),
-                ('safety', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='安全感')),
-                ('comment', models.CharField(blank=True, max_length=500, verbose_name='意见建议')),
-                ('answers', models.JSONField(blank=True, default=dict, verbose_name='原始作答')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.grid', verbose_name='网格')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='responses', to='portal.survey', verbose_name='问卷')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone_hash", models.CharField(max_length=64, verbose_name="手机号摘要")),
+                ("submitted_at", models.DateTimeField(db_index=True, verbose_name="提交时间")),
+                ("knows_officer", models.BooleanField(default=False, verbose_name="知道社区民警")),
+                ("knows_phone", models.BooleanField(default=False, verbose_name="知道民警电话")),
+                ("knows_room", models.BooleanField(default=False, verbose_name="知道警务室位置")),
+                (
+                    "satisfaction",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="满意度"),
+                ),
+                ("safety", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="安全感")),
+                ("comment", models.CharField(blank=True, max_length=500, verbose_name="意见建议")),
+                ("answers", models.JSONField(blank=True, default=dict, verbose_name="原始作答")),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.grid",
+                        verbose_name="网格",
+                    ),
+                ),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="responses",
+                        to="portal.survey",
+                        verbose_name="问卷",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '问卷答卷',
-                'verbose_name_plural': '问卷答卷',
-                'ordering': ['-submitted_at', '-id'],
+                "verbose_name": "问卷答卷",
+                "verbose_name_plural": "问卷答卷",
+                "ordering": ["-submitted_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='appointmentslot',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='portal_slot_order'),
+            model_name="appointmentslot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="portal_slot_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointmentslot',
-            constraint=models.CheckConstraint(condition=models.Q(('booked__lte', models.F('capacity'))), name='portal_slot_capacity'),
+            model_name="appointmentslot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("booked__lte", models.F("capacity"))), name="portal_slot_capacity"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointmentslot',
-            constraint=models.UniqueConstraint(fields=('room', 'starts_at'), name='portal_slot_unique_start'),
+            model_name="appointmentslot",
+            constraint=models.UniqueConstraint(fields=("room", "starts_at"), name="portal_slot_unique_start"),
         ),
         migrations.AddIndex(
-            model_name='submission',
-            index=models.Index(fields=['station', 'status', 'submitted_at'], name='portal_sub_queue'),
+            model_name="submission",
+            index=models.Index(fields=["station", "status", "submitted_at"], name="portal_sub_queue"),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('closes_on__gte', models.F('opens_on'))), name='portal_survey_dates'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("closes_on__gte", models.F("opens_on"))), name="portal_survey_dates"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='surveygrid',
-            constraint=models.UniqueConstraint(fields=('survey', 'grid'), name='portal_survey_grid_unique'),
+            model_name="surveygrid",
+            constraint=models.UniqueConstraint(fields=("survey", "grid"), name="portal_survey_grid_unique"),
         ),
         migrations.AddIndex(
-            model_name='surveyresponse',
-            index=models.Index(fields=['grid', 'submitted_at'], name='portal_resp_grid_time'),
+            model_name="surveyresponse",
+            index=models.Index(fields=["grid", "submitted_at"], name="portal_resp_grid_time"),
         ),
         migrations.AddConstraint(
-            model_name='surveyresponse',
-            constraint=models.UniqueConstraint(fields=('survey', 'phone_hash'), name='portal_one_answer_per_phone'),
+            model_name="surveyresponse",
+            constraint=models.UniqueConstraint(
+                fields=("survey", "phone_hash"), name="portal_one_answer_per_phone"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='surveyresponse',
-            constraint=models.CheckConstraint(condition=models.Q(('satisfaction__isnull', True), models.Q(('satisfaction__gte', 1), ('satisfaction__lte', 5)), _connector='OR'), name='portal_satisfaction_scale'),
+            model_name="surveyresponse",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("satisfaction__isnull", True),
+                    models.Q(("satisfaction__gte", 1), ("satisfaction__lte", 5)),
+                    _connector="OR",
+                ),
+                name="portal_satisfaction_scale",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='surveyresponse',
-            constraint=models.CheckConstraint(condition=models.Q(('safety__isnull', True), models.Q(('safety__gte', 1), ('safety__lte', 5)), _connector='OR'), name='portal_safety_scale'),
+            model_name="surveyresponse",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("safety__isnull", True),
+                    models.Q(("safety__gte", 1), ("safety__lte", 5)),
+                    _connector="OR",
+                ),
+                name="portal_safety_scale",
+            ),
         ),
     ]
