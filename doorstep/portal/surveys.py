@@ -34,7 +34,6 @@ from django.utils.translation import gettext_lazy
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, ServiceError
-from doorstep.core.ids import synthetic_mobile
 from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import Grid, GridAssignment, PoliceRoom, Staff, Station
 from doorstep.org.territory import Territory
@@ -104,11 +103,6 @@ def _options(
     return Question(key, QUESTION_LABELS[key], tuple(options), answer)
 
 
-def _filler_phones(token: str) -> list[str]:
-    rng = random.Random(_digest(token, "phone", "fillers"))
-    return [synthetic_mobile(rng) for _ in range(DECOYS + 2)]
-
-
 def current_officer(grid: Grid) -> Staff | None:
     """The grid's current community officer (org GridAssignment, Position.OFFICER), or None."""
     post = (
@@ -135,8 +129,14 @@ def questions_for(survey_grid: SurveyGrid) -> list[Question]:
         )
         rows = list(others.order_by("id").values_list("name", "phone"))
         out.append(_options(token, "officer", officer.name, (n for n, _p in rows), FILLER_NAMES))
-        if officer.phone:
-            out.append(_options(token, "phone", officer.phone, (p for _n, p in rows), _filler_phones(token)))
+        # Decoy phones are only public numbers of this sub-bureau (other officers' work phones, police rooms'
+        # public phones), never made-up ones: a made-up number may be a stranger's. Too few: no question.
+        room_phones = PoliceRoom.objects.filter(community__station__sub_bureau_id=sub_bureau_id).values_list(
+            "public_phone", flat=True
+        )
+        phone_pool = {p for p in [*(p for _n, p in rows), *room_phones] if p and p != officer.phone}
+        if officer.phone and phone_pool:
+            out.append(_options(token, "phone", officer.phone, phone_pool, ()))
     room = PoliceRoom.objects.filter(community_id=grid.community_id).first()
     if room is not None and room.address:
         addresses = PoliceRoom.objects.filter(community__station__sub_bureau_id=sub_bureau_id).exclude(

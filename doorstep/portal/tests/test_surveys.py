@@ -87,6 +87,13 @@ def test_questions_carry_the_right_options_among_decoys_and_skip_what_the_grid_l
     assert set(qs) == {"officer", "phone", "room"}
     assert qs["officer"].answer == "刘芳" and "杨凯" in qs["officer"].options  # another officer as decoy
     assert qs["phone"].answer == "13800001111"
+    # Decoy phones are public numbers of the sub-bureau (work phones, police rooms), never made up.
+    from doorstep.org.models import PoliceRoom, Staff
+
+    public = set(Staff.objects.values_list("phone", flat=True)) | set(
+        PoliceRoom.objects.values_list("public_phone", flat=True)
+    )
+    assert set(qs["phone"].options) <= public
     assert qs["room"].answer == "西福社区服务中心" and "仁风社区服务中心" in qs["room"].options
     for q in qs.values():
         assert len(q.options) == 4 and len(set(q.options)) == 4 and q.answer in q.options
