@@ -13,6 +13,7 @@ from doorstep.desk import selectors as desk_selectors
 from doorstep.evaluation import pages as evaluation_pages
 from doorstep.mediation import access as mediation_access
 from doorstep.patrol import access as patrol_access
+from doorstep.portal import access as portal_access
 from doorstep.video import access as video_access
 
 AUDIT_ROLES = {Role.ADMIN, Role.LEADER, Role.EVALUATOR}
@@ -48,6 +49,8 @@ def navigation(request):
     items.append(("duty:board", "building-broadcast-tower", _("警务室值守")))
     if desk_selectors.may_view(user):
         items.append(("desk:index", "clipboard-list", _("服务台")))
+    if portal_access.may_view_queue(user):  # what residents sent through the portal, slots, notices, surveys
+        items.append(("online:index", "world", _("网上警务")))
     if mediation_access.may_view(user):
         items.append(("mediation:index", "scale", _("矛盾调解")))
     if patrol_access.may_view(user):

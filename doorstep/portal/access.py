@@ -45,17 +45,32 @@ def may_view_queue(user: Any) -> bool:
 
 def may_handle(user: Any, item: Any) -> bool:
     """Handle a submission: its community in the user's territory, or (no community worked out) a director or
-    dispatcher of its station, or anyone in HANDLE_ROLES of a whole-sub-bureau scope."""
-    if role(user) not in HANDLE_ROLES:
-        return False
+    dispatcher of its station; an item placed nowhere (no station either) by anyone in HANDLE_ROLES with the
+    whole sub-bureau, or an administrator — who place it in a community (`may_place`)."""
+    r = role(user)
     territory = Territory.for_user(user)
+    if item.station_id is None and item.community_id is None:
+        return r == Role.ADMIN or (r in HANDLE_ROLES and territory.whole)
+    if r not in HANDLE_ROLES:
+        return False
     if territory.whole:
         return True
     if item.community_id is not None:
         return item.community_id in territory.community_ids
-    return role(user) in {Role.DIRECTOR, Role.DISPATCHER} and (
-        item.station_id is not None and item.station_id in territory.station_ids
-    )
+    return r in {Role.DIRECTOR, Role.DISPATCHER} and item.station_id in territory.station_ids
+
+
+def may_place(user: Any, item: Any, community: Any = None) -> bool:
+    """转派: put an item in a community's queue — an item placed nowhere (whoever may handle it), or an item
+    of a station without a community yet or in the wrong community (the station's director or dispatcher,
+    within the station)."""
+    if not may_handle(user, item):
+        return False
+    if item.station_id is None and item.community_id is None:
+        return True
+    if role(user) not in {Role.DIRECTOR, Role.DISPATCHER, Role.ADMIN}:
+        return False
+    return community is None or community.station_id == item.station_id
 
 
 def may_publish_slots(user: Any, community_id: int | None = None) -> bool:

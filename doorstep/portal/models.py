@@ -124,6 +124,7 @@ class Submission(TimeStampedModel):
     name = models.CharField(_("姓名"), max_length=50, blank=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     content = models.TextField(_("内容"), max_length=2000, blank=True)
+    other_party = models.CharField(_("对方当事人"), max_length=100, blank=True)  # 纠纷调解 only
     occurred_at = models.DateTimeField(_("发生时间"), null=True, blank=True)
     photo = models.ImageField(_("照片"), upload_to="portal/", blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), db_index=True)
