@@ -99,7 +99,7 @@ def officer_card(request: HttpRequest, code: str) -> HttpResponse:
         sketch = officers.location_sketch(
             card.boundary, card.room.lng, card.room.lat, label=_("警务室位置示意图")
         )
-    return render(request, "portal/officer_card.html", {"card": card, "sketch": sketch})
+    return render(request, "portal/officer_card.html", {"card": card, "sketch": sketch, "code": code})
 
 
 @require_safe

@@ -93,8 +93,23 @@ def _submit(request: HttpRequest, kind: str) -> HttpResponse:
             else:
                 return _receipt(request, item)
     else:
-        form = form_class()
+        form = form_class(initial=_initial_place(request.GET.get("a")))
     return render(request, template, {"form": form}, status=status)
+
+
+def _initial_place(code: str | None) -> dict[str, Any]:
+    """From the officer card's links (?a=<the plate code>): the building's address and community prefilled,
+    and the code carried so the item lands in that grid. A bad code prefills nothing."""
+    from doorstep.portal import officers
+
+    address = officers.address_from_code(code) if code and len(code) <= 100 else None
+    if address is None:
+        return {}
+    return {
+        "address_code": code,
+        "address_text": officers.building_label(address),
+        "community": address.grid.community_id,
+    }
 
 
 @require_http_methods(["GET", "POST"])

@@ -349,3 +349,31 @@ def test_real_signed_address_code_places_the_item(world, client):
         world.c2,
         world.s1,
     )
+
+
+def test_the_officer_cards_links_prefill_the_address_and_land_in_its_grid(world, client):
+    from doorstep.portal import officers
+    from doorstep.portal.tests.test_officer import add_address
+
+    address = add_address(world.grid_a, approve_by=world.director)
+    code = officers.address_code(address.pk)
+    card = client.get(f"/portal/a/{code}/").content.decode()
+    assert f"/portal/report/service/?a={code}" in card
+    page = client.get("/portal/report/service/", {"a": code}).content.decode()
+    assert officers.building_label(address) in page and f'value="{code}"' in page
+    assert "502" not in page  # the building, never the flat
+    assert client.get("/portal/report/service/", {"a": "forged:code"}).status_code == 200
+    response = client.post(
+        "/portal/report/service/",
+        {
+            "business_type": business("居住证").pk,
+            "content": "怎么办理居住证？",
+            "name": "孙八",
+            "phone": "13700002222",
+            "address_code": code,
+            "address_text": officers.building_label(address),
+        },
+    )
+    assert response.status_code == 200
+    item = Submission.objects.get()
+    assert (item.grid_id, item.community_id, item.station_id) == (world.grid_a.pk, world.c1.pk, world.s1.pk)
