@@ -4,7 +4,7 @@
   for a logged-in officer on the same browser) and no session cookie is ever set: the portal keeps no
   server-side session at all (a one-time-code proof travels as a signed, short-lived form field);
 - every response carries a strict Content-Security-Policy (scripts, styles, images, fonts and connections
-  from this server only; no inline script or style; no framing), no referrer, no sniffing, no caching of
+  from this server only; no inline script or style; no framing), a same-origin referrer policy, no sniffing, no caching of
   pages (they may show a receipt), and a Permissions-Policy that denies camera, microphone and location.
 """
 
@@ -32,7 +32,9 @@ CSP = "; ".join(
 )
 HEADERS = {
     "Content-Security-Policy": CSP,
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts, which the
+    # CSRF check refuses; other sites still learn nothing of the portal URL a resident came from.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
