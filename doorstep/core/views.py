@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from doorstep.accounts.choices import Role, Scope
+from doorstep.evaluation import reviews as evaluation_reviews
 from doorstep.evaluation import stars as evaluation_stars
 from doorstep.mediation import access as mediation_access
 from doorstep.org import selectors
@@ -77,6 +78,8 @@ def home(request):
         )
     context["mediation_todo"] = mediation_access.todo_counts(user, timezone.now())
     context["stars"] = evaluation_stars.current_stars(today)
+    # Tiered evaluations to score or sign (weekly: officers; 旬: directors; monthly: the evaluation office).
+    context["review_reminders"] = evaluation_reviews.reminders(user, today)
     return render(request, "core/home.html", context)
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from django.conf import settings as django_settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
@@ -37,13 +38,14 @@ from django.views.decorators.http import require_GET
 from doorstep.accounts.choices import Role
 from doorstep.accounts.choices import Scope as TerritoryScope
 from doorstep.core.ids import id_param
-from doorstep.evaluation import layers, settings_pages
+from doorstep.evaluation import layers, record_pages, settings_pages
 from doorstep.evaluation.choices import Level, PeriodKind
 from doorstep.evaluation.engine import REGISTRY, Figure, Kpi, Period, Scope
 from doorstep.org.territory import Territory
 
 MAX_ID = 2**63 - 1
 TREND_PERIODS = 12
+ROWS_PER_PAGE = 50  # the KPI table renders this many territories a page (ranks are over all of them)
 DEFAULT_CACHE_SECONDS = 60
 # The territory one level down (the breakdown of a KPI's detail page).
 CHILD = {Level.SUB_BUREAU: Level.STATION, Level.STATION: Level.COMMUNITY, Level.COMMUNITY: Level.GRID}
@@ -304,12 +306,17 @@ def compute_table(
     scopes_: list[Scope], period: Period, columns: list[Column]
 ) -> tuple[dict[Scope, dict[str, Figure]], dt.datetime]:
     """Every column's Figure for every scope (each KPI once for all the scopes: grouped queries), and when it
-    was computed. A table computed in the last `cache_seconds()` for the same scopes, period and settings is
+    was computed. A closed period is read from its stored snapshots when they are complete and current
+    (`snapshots.stored_figures`). Otherwise a table computed in the last `cache_seconds()` for the same scopes, period and settings is
     reused: the leader's view recomputes the whole district (≈0.6 s on SQLite), and figures a minute old are
     as good for a dashboard; the page says when they were computed."""
-    from doorstep.evaluation import kpis
+    from doorstep.evaluation import kpis, snapshots
 
     codes = list(dict.fromkeys(c.code for c in columns))
+    # A closed period whose snapshots are all stored (the periodic tick) is read, not recomputed.
+    stored = snapshots.stored_figures(scopes_, period, codes)
+    if stored is not None:
+        return stored
     ttl = cache_seconds()
     key = ""
     if ttl:
@@ -449,6 +456,9 @@ def index(request):
     table, computed_at = compute_table([*row_scopes, *extra], period, columns + summary_columns)
     rows = build_rows(row_scopes, period, columns, table)
     rows, sort = sort_rows(rows, columns, sort or "score")
+    # Ranks and scores are over every row; the table renders one page of them (240 grids × 18 KPIs is
+    # ≈ 700 KiB of HTML: the rendering, not the computing, was the slow part of the leader's grid table).
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     if extra:
         summary_cells = build_rows(extra, period, summary_columns, table)[0].cells
     else:
@@ -477,7 +487,9 @@ def index(request):
         "next_url": _query(**base, period=period_value(nxt)) if nxt.start <= today else "",
         "current_url": _query(level=level, kind=kind, sort=sort),
         "columns": columns,
-        "rows": rows,
+        "rows": list(page.object_list),
+        "all_rows": rows,
+        "page": page,
         "sort": sort,
         "score_sort_url": _query(level=level, kind=kind, period=period_value(period), sort="score"),
         "name_sort_url": _query(level=level, kind=kind, period=period_value(period), sort="name"),
@@ -596,4 +608,5 @@ urlpatterns = [
     path("kpis/<slug:code>/", kpi_detail, name="kpi_detail"),
     path("map/grids.geojson", layers.grid_kpis_geojson, name="grid_kpis_geojson"),
     *settings_pages.urlpatterns,
+    *record_pages.urlpatterns,
 ]

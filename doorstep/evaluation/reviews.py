@@ -222,16 +222,97 @@ def get_review_for(user: Any, pk: int) -> Review:
         raise Http404 from exc
 
 
-def todo_for(user: Any, today: dt.date | None = None) -> list[Review]:
-    """The user's reviews to act on: drafts to score and submissions to sign, overdue first."""
+def todo_query(user: Any) -> Q | None:
+    """The reviews the user acts on, as one filter (the rules of `may_edit` and `may_sign`): drafts to score —
+    an officer the weekly reviews of the grids they are the officer of, a director the 旬 reviews of their
+    station, the evaluation office the monthly ones — and submissions to sign — a director the weekly ones of
+    their station, the evaluation office the 旬 ones, a leader the monthly ones. None: nothing to do."""
+    r = role(user)
+    draft, submitted = Q(status=ReviewStatus.DRAFT), Q(status=ReviewStatus.SUBMITTED)
+    if r == Role.OFFICER and user.staff_id:
+        grids = (
+            GridAssignment.objects.current()
+            .filter(staff_id=user.staff_id, position=Position.OFFICER)
+            .values("grid_id")
+        )
+        return draft & Q(level=ReviewLevel.WEEK, grid_id__in=grids)
+    if r == Role.DIRECTOR and user.station_id:
+        own = Q(station_id=user.station_id)
+        return own & ((draft & Q(level=ReviewLevel.XUN)) | (submitted & Q(level=ReviewLevel.WEEK)))
+    if r == Role.EVALUATOR:
+        return (draft & Q(level=ReviewLevel.MONTH)) | (submitted & Q(level=ReviewLevel.XUN))
+    if r == Role.LEADER:
+        return submitted & Q(level=ReviewLevel.MONTH)
+    return None
+
+
+def todo_queryset(user: Any, today: dt.date | None = None) -> QuerySet[Review]:
+    """The user's reviews to act on, overdue drafts first, then by deadline — one query (the officer's grids
+    are a subquery). Never a review about the user (nobody scores or signs their own)."""
+    from django.db.models import Case, IntegerField, Value, When
+
     today = today or timezone.localdate()
-    out = [
-        r
-        for r in reviews_for(user).filter(status__in=[ReviewStatus.DRAFT, ReviewStatus.SUBMITTED])
-        if may_edit(user, r) or may_sign(user, r)
-    ]
-    out.sort(key=lambda r: (not is_overdue(r, today), r.deadline, r.pk))
-    return out
+    query = todo_query(user)
+    if query is None:
+        return Review.objects.none()
+    # Every review the filter selects is one the user may see (`reviews_for`: the officer's grids, the
+    # director's station, all for the sub-bureau's roles), so the visibility filter is not repeated.
+    qs = Review.objects.filter(query)
+    if user.staff_id:
+        qs = qs.exclude(staff_id=user.staff_id)
+    return qs.annotate(
+        late=Case(
+            When(status=ReviewStatus.DRAFT, deadline__lt=today, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("late", "deadline", "pk")
+
+
+def todo_for(user: Any, today: dt.date | None = None) -> list[Review]:
+    """The user's reviews to act on: drafts to score and submissions to sign, overdue first (one query)."""
+    return list(todo_queryset(user, today))
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One review on the home page's reminders: what to do with it and by when."""
+
+    review: Review
+    action: str  # "score" or "sign"
+    overdue: bool
+    days_left: int
+
+
+def reminders(user: Any, today: dt.date | None = None, limit: int = 8) -> dict[str, Any] | None:
+    """The home page's review reminders (考核待办): the first `limit` reviews to act on (overdue first) and the
+    counts of all of them and of the overdue ones — two queries; None for a user with nothing to do or a
+    role that never scores or signs."""
+    from django.db.models import Count
+
+    today = today or timezone.localdate()
+    if todo_query(user) is None:
+        return None
+    qs = todo_queryset(user, today)
+    rows = list(qs.select_related("staff", "station", "grid")[:limit])
+    if not rows:
+        return None
+    counts = qs.order_by().aggregate(
+        total=Count("id"), overdue=Count("id", filter=Q(status=ReviewStatus.DRAFT, deadline__lt=today))
+    )
+    return {
+        "rows": [
+            Reminder(
+                r,
+                "score" if r.status == ReviewStatus.DRAFT else "sign",
+                is_overdue(r, today),
+                (r.deadline - today).days,
+            )
+            for r in rows
+        ],
+        "total": counts["total"],
+        "overdue": counts["overdue"],
+    }
 
 
 def is_overdue(review: Review, today: dt.date | None = None) -> bool:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from doorstep.evaluation import kpis, periods
 from doorstep.evaluation import scopes as scopes_mod
 from doorstep.evaluation.choices import Level, PeriodKind
-from doorstep.evaluation.engine import Period, Scope
+from doorstep.evaluation.engine import Figure, Period, Scope
 from doorstep.evaluation.models import Snapshot
 from doorstep.org.territory import Territory
 
@@ -85,3 +85,67 @@ def tick(now: dt.datetime | None = None) -> list[Period]:
         store(period, now=now)
         stored.append(period)
     return stored
+
+
+def stored_figures(
+    scopes: Sequence[Scope], period: Period, codes: Iterable[str], *, today: dt.date | None = None
+) -> tuple[dict[Scope, dict[str, Figure]], dt.datetime] | None:
+    """The figures of a *closed* period read from the stored snapshots instead of recomputed, with when they
+    were computed — or None when they cannot stand in for a recompute: the period is not over, a snapshot is
+    missing for one of the scopes and (applicable) KPIs, one was computed before the period ended, or a
+    target or weight changed after it was computed (治安要素掌控率 depends on the weights). One query for the
+    snapshots, one for the settings.
+
+    A stored figure has no drill-down URL or note of its own (the Snapshot keeps value, numerator and
+    denominator): `records` is the KPI's detail page for the scope and period, which recomputes the figure and
+    links to the records behind it."""
+    from django.db.models import Max
+    from django.urls import reverse
+
+    from doorstep.evaluation.engine import REGISTRY
+    from doorstep.evaluation.models import KpiSetting
+
+    today = today or timezone.localdate()
+    scopes = list(scopes)
+    codes = list(codes)
+    if not scopes or not codes or period.end >= today:
+        return None
+    wanted = {
+        (scope.level, scopes_mod.territory_id(scope)): scope for scope in scopes
+    }  # fmt: skip
+    rows = Snapshot.objects.filter(
+        period_kind=period.kind,
+        period_start=period.start,
+        code__in=codes,
+        level__in={s.level for s in scopes},
+    ).values_list(
+        "code", "level", "territory_id", "period_end", "value", "numerator", "denominator", "computed_at"
+    )
+    found: dict[tuple[str, int, str], tuple] = {}
+    for code, level, territory, end, value, numerator, denominator, computed_at in rows:
+        if (level, territory) in wanted and end == period.end:
+            found[(level, territory, code)] = (value, numerator, denominator, computed_at)
+    needed = [
+        (scope, code)
+        for scope in scopes
+        for code in codes
+        if scope.level in REGISTRY[code].levels
+    ]  # fmt: skip
+    if not needed or any((s.level, scopes_mod.territory_id(s), c) not in found for s, c in needed):
+        return None
+    oldest = min(found[(s.level, scopes_mod.territory_id(s), c)][3] for s, c in needed)
+    if oldest < period.until:
+        return None  # computed while the period was still running
+    changed = KpiSetting.objects.aggregate(last=Max("updated_at"))["last"]
+    if changed is not None and changed > oldest:
+        return None
+    base = reverse("evaluation:kpi_detail", args=["CODE"])
+    value_of = periods.value(period)
+    out: dict[Scope, dict[str, Figure]] = {s: {} for s in scopes}
+    for scope, code in needed:
+        value, numerator, denominator, _at = found[(scope.level, scopes_mod.territory_id(scope), code)]
+        query = f"?level={scope.level}&kind={period.kind}&period={value_of}"
+        if scope.id is not None:
+            query += f"&id={scope.id}"
+        out[scope][code] = Figure(value, numerator, denominator, base.replace("CODE", code) + query)
+    return out, oldest

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from doorstep.core.ids import id_param
 from doorstep.desk import selectors as desk_selectors
 from doorstep.evaluation import pages as evaluation_pages
-from doorstep.evaluation.choices import Level
+from doorstep.evaluation.choices import Level, PeriodKind
 from doorstep.maps import tiles
 from doorstep.org import selectors
 from doorstep.patrol import access as patrol_access
@@ -97,5 +97,6 @@ def map_page(request):
             "patrol_days": request.GET.get("patrol") if request.GET.get("patrol") in {"7", "30"} else "",
             "evaluation": evaluation and bool(evaluation_kpis),
             "evaluation_kpis": evaluation_kpis,
+            "evaluation_kinds": PeriodKind.choices,
         },
     )

@@ -168,7 +168,10 @@ def test_response_on_time_excludes_drills_and_counts_never_arrived_as_late(data)
     alarm(device, dt.datetime(2026, 10, 10, 9, tzinfo=CST), arrive=60)  # October
     s1 = fig("response_on_time", sc(Level.STATION, w.s1.pk))
     assert (s1.numerator, s1.denominator) == (1, 3)
-    assert s1.records == f"/alarms/stats/detail/?station={w.s1.pk}&month=2026-11&figure=emergency"
+    assert (
+        s1.records
+        == f"/evaluation/records/response_on_time/?level=station&kind=month&period=2026-11&id={w.s1.pk}"
+    )
     assert fig("response_on_time", sc(Level.GRID, w.grid_b.pk)).value is None
 
 

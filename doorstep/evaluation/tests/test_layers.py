@@ -14,7 +14,7 @@ from doorstep.accounts.choices import Role
 from doorstep.accounts.services import create_user
 from doorstep.conftest import build_world
 from doorstep.core.tests.browser import TIMEOUT_MS, Watch, chromium, sign_in  # noqa: F401 - fixture
-from doorstep.evaluation import kpis, pages, scopes
+from doorstep.evaluation import kpis, pages, periods, scopes
 from doorstep.evaluation.choices import Level
 from doorstep.evaluation.engine import REGISTRY
 from doorstep.evaluation.models import Verification
@@ -186,6 +186,20 @@ def test_director_switches_on_the_kpi_layer(live_world, live_server, chromium, m
     text = popup.inner_text()
     assert w.grid_a.name in text and "0.0%" in text and "95.0%" in text
     assert "/evaluation/verifications/?" in popup.locator("a").get_attribute("href")
+    label = page.locator("[data-testid=evaluation-period-label]")
+    assert label.inner_text() == periods.period_of("month", today).label
+    # The period picker: a date of last month refetches the layer for last month (no sample then: "—").
+    last = periods.previous(periods.period_of("month", today))
+    page.fill("#evaluation-date", last.start.isoformat())
+    page.wait_for_function(
+        f"document.querySelector('[data-testid=evaluation-period-label]').textContent === '{last.label}'"
+    )
+    assert any(f"period={last.start.isoformat()}" in u for u in watch.requests)
+    page.select_option("#evaluation-kind", "year")
+    year = periods.period_of("year", last.start)
+    page.wait_for_function(
+        f"document.querySelector('[data-testid=evaluation-period-label]').textContent === '{year.label}'"
+    )
     page.click("[data-testid=layer-evaluation]")
     assert (
         page.evaluate("window.doorstepMap.getLayoutProperty('evaluation-kpi-fill', 'visibility')") == "none"

@@ -630,7 +630,8 @@
   }
 
   // --- evaluation: one KPI per grid (evaluation/layers.py) ---------------------------------------------------
-  // Off until switched on, then fetched for the KPI chosen (the current month). A choropleth under the houses:
+  // Off until switched on, then fetched for the KPI and period chosen (kind + a date in it; default: the
+  // current month). A choropleth under the houses:
   // green where the target is met, red below it, grey without a value (or without a target).
   const EVALUATION_LAYERS = ["evaluation-kpi-fill", "evaluation-kpi-line"];
   let evaluationLoaded = null; // the promise of the layers, added once
@@ -665,9 +666,16 @@
       if (!evaluationLoaded) evaluationLoaded = styleLoaded.then(addEvaluationLayers);
       await evaluationLoaded;
       const code = document.getElementById("evaluation-kpi").value;
-      if (code === evaluationFetched) return;
-      map.getSource("evaluation-kpi").setData(await getJSON(`${d.evaluationUrl}?code=${encodeURIComponent(code)}&kind=month`));
-      evaluationFetched = code;
+      const kind = document.getElementById("evaluation-kind").value;
+      const day = document.getElementById("evaluation-date").value; // "" = the current period of the kind
+      const query = new URLSearchParams({ code, kind });
+      if (day) query.set("period", day);
+      const key = query.toString();
+      if (key === evaluationFetched) return;
+      const data = await getJSON(`${d.evaluationUrl}?${key}`);
+      map.getSource("evaluation-kpi").setData(data);
+      document.getElementById("evaluation-period-label").textContent = data.period_label || "";
+      evaluationFetched = key;
     } catch (err) { status.textContent = d.labelError; console.error(err); }
   }
 
@@ -676,7 +684,9 @@
       if (e.target.checked) await refreshEvaluation();
       for (const l of EVALUATION_LAYERS) if (map.getLayer(l)) map.setLayoutProperty(l, "visibility", e.target.checked ? "visible" : "none");
     });
-    document.getElementById("evaluation-kpi").addEventListener("change", refreshEvaluation);
+    for (const id of ["evaluation-kpi", "evaluation-kind", "evaluation-date"]) {
+      document.getElementById(id).addEventListener("change", refreshEvaluation);
+    }
   }
 
   function toggle(id, layers) {
