@@ -10,7 +10,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n auto
 
 .DEFAULT_GOAL := help
-.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm bench-video bench-evaluation
+.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm bench-video bench-evaluation bench-portal
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -100,6 +100,24 @@ bench-evaluation: $(STAMP) ## All KPIs × all scopes for a month + KPI dashboard
 	$(PY) bench/evaluation_kpis.py --scale district
 	$(PY) bench/evaluation_dashboard.py --scale district
 	$(PY) bench/evaluation_dashboard.py --scale district --cache-seconds 60
+
+PORTAL_BENCH_PORT ?= 8097
+PORTAL_BENCH_WORKERS ?= 1
+PORTAL_BENCH_ENV := DOORSTEP_VAR_DIR=var/bench-portal DOORSTEP_ALARMD=false DOORSTEP_VIDEOD=false DOORSTEP_TRUSTED_PROXIES=127.0.0.1
+# One process is the embedded server (`manage.py run`); PORTAL_BENCH_WORKERS=N>1 runs N uvicorn worker processes.
+ifeq ($(PORTAL_BENCH_WORKERS),1)
+PORTAL_BENCH_SERVER := $(PY) manage.py run --port $(PORTAL_BENCH_PORT)
+else
+PORTAL_BENCH_SERVER := $(PY) -m uvicorn doorstep.asgi:application --port $(PORTAL_BENCH_PORT) --workers $(PORTAL_BENCH_WORKERS) --lifespan off --no-access-log
+endif
+
+bench-portal: $(STAMP) ## Portal load: officer cards + tip-form POSTs, 200 req/s for 60 s on loopback (var/bench-portal, demo seed)
+	$(PORTAL_BENCH_ENV) $(PY) manage.py migrate --noinput -v0
+	$(PORTAL_BENCH_ENV) $(PY) manage.py seed --scale demo
+	@$(PORTAL_BENCH_ENV) $(PORTAL_BENCH_SERVER) > var/bench-portal/server.log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT; \
+	for i in $$(seq 150); do curl -fsS -o /dev/null http://127.0.0.1:$(PORTAL_BENCH_PORT)/portal/ 2>/dev/null && break; sleep 0.2; done; \
+	$(PORTAL_BENCH_ENV) $(PY) bench/portal_load.py --base http://127.0.0.1:$(PORTAL_BENCH_PORT) --approve $(PORTAL_BENCH_ARGS)
 
 clean: ## Remove the local database, screenshots and caches (keeps .venv)
 	rm -rf var/ .ruff_cache

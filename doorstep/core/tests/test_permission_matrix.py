@@ -586,6 +586,30 @@ PAGES: dict[str, tuple[str, Url]] = {
     "registry:todo": ("get", lambda m: "/registry/todo/"),
     "registry:search": ("get", lambda m: "/registry/search/"),
     "registry:rules": ("get", lambda m: "/registry/rules/"),
+    # The staff side of the portal (网上警务); scoping rows in portal/tests/test_inbox.py, test_surveys.py,
+    # test_notices.py and test_qr.py.
+    "evaluation:kpi_records": ("get", lambda m: "/evaluation/records/visit_rate/"),
+    "online:index": ("get", lambda m: "/online/"),
+    "online:item": ("get", lambda m: "/online/items/1/"),
+    "online:item_photo": ("get", lambda m: "/online/items/1/photo"),
+    "online:slots": ("get", lambda m: "/online/slots/"),
+    "online:slot_cancel": ("post", lambda m: "/online/slots/1/cancel/"),
+    "online:notices": ("get", lambda m: "/online/notices/"),
+    "online:notice_new": ("get", lambda m: "/online/notices/new/"),
+    "online:notice_edit": ("get", lambda m: "/online/notices/1/edit/"),
+    "online:notice_publish": ("post", lambda m: "/online/notices/1/publish/"),
+    "online:notice_withdraw": ("post", lambda m: "/online/notices/1/withdraw/"),
+    "online:surveys": ("get", lambda m: "/online/surveys/"),
+    "online:survey_new": ("get", lambda m: "/online/surveys/new/"),
+    "online:survey_responses": ("get", lambda m: "/online/surveys/responses/"),
+    "online:survey_detail": ("get", lambda m: "/online/surveys/1/"),
+    "online:survey_edit": ("get", lambda m: "/online/surveys/1/edit/"),
+    "online:survey_open": ("post", lambda m: "/online/surveys/1/open/"),
+    "online:survey_close": ("post", lambda m: "/online/surveys/1/close/"),
+    "online:survey_qr_pdf": ("get", lambda m: "/online/surveys/1/qr.pdf"),
+    "online:qr": ("get", lambda m: "/online/qr/"),
+    "online:qr_grid_pdf": ("get", lambda m: "/online/qr/1.pdf"),
+    "online:qr_community_pdf": ("get", lambda m: "/online/qr/community/1.pdf"),
 }
 PUBLIC_PAGES = {"accounts:login": "/accounts/login/", "accounts:logout": "/accounts/logout/"}
 
@@ -683,15 +707,25 @@ def _routes(patterns, namespace=(), prefix=""):
 ALL_ROUTES = sorted(set(_routes(get_resolver().url_patterns)))
 
 
+# The public portal (/portal/): open to everyone by design (ADR 0019), so not in the anonymous checks below;
+# `test_portal_routes_answer_anyone_without_a_500` covers every one of its routes instead.
+PORTAL_PUBLIC = {name for name, _, _ in ALL_ROUTES if name.startswith("portal:")}
+
+
 def test_every_route_is_in_the_matrix():
     routes = {name for name, _, _ in ALL_ROUTES}
     pending = {name for name, _, app in ALL_ROUTES if app in PENDING_APPS}
-    covered = set(PAGES) | set(PUBLIC_PAGES) | set(APIS) | set(EXEMPT)
+    covered = set(PAGES) | set(PUBLIC_PAGES) | set(APIS) | set(EXEMPT) | PORTAL_PUBLIC
+    assert all(url.startswith("/portal/") for name, url, _ in ALL_ROUTES if name in PORTAL_PUBLIC)
     assert routes - covered - pending == set(), "add the new routes to the permission matrix"
     assert covered - routes == set(), "the matrix names routes that no longer exist"
 
 
-GENERIC = [(name, url) for name, url, _ in ALL_ROUTES if name not in PUBLIC_PAGES and name not in EXEMPT]
+GENERIC = [
+    (name, url)
+    for name, url, _ in ALL_ROUTES
+    if name not in PUBLIC_PAGES and name not in EXEMPT and name not in PORTAL_PUBLIC
+]
 
 
 @pytest.mark.parametrize(("route", "url"), GENERIC, ids=[name for name, _ in GENERIC])
@@ -708,7 +742,34 @@ def test_anonymous_is_refused_by_every_route(m, route, url):
                 assert response["Location"].startswith(f"{LOGIN_URL}?next="), (method, url)
 
 
-WITH_ID = [(name, url) for name, url, _ in ALL_ROUTES if UNKNOWN_ID in url and name not in EXEMPT]
+WITH_ID = [
+    (name, url)
+    for name, url, _ in ALL_ROUTES
+    if UNKNOWN_ID in url and name not in EXEMPT and name not in PORTAL_PUBLIC
+]
+PORTAL_ROUTES = [(name, url) for name, url, _ in ALL_ROUTES if name in PORTAL_PUBLIC]
+
+
+@pytest.mark.parametrize("user", ["anonymous", "officer_a"])
+@pytest.mark.parametrize(("route", "url"), PORTAL_ROUTES, ids=[name for name, _ in PORTAL_ROUTES])
+def test_portal_routes_answer_anyone_without_a_500(m, route, url, user):
+    """Every portal route, with an unknown and a 64-bit-overflowing id or code where it takes one: never a 5xx,
+    an unknown object is a 404 (never 200 or 403), always the portal's CSP, never a staff session — a
+    signed-in officer is anonymous there — and nothing written to the audit log."""
+    client = page_client(m, user)
+    audit_before = AuditEntry.objects.count()
+    for value in (UNKNOWN_ID, HUGE_ID):
+        target = url.replace(UNKNOWN_ID, value)
+        for method in ("get", "post"):
+            response = getattr(client, method)(target)
+            assert response.status_code < 500, (method, target, response.status_code)
+            assert "default-src 'none'" in response["Content-Security-Policy"], (method, target)
+            assert settings.SESSION_COOKIE_NAME not in response.cookies, (method, target)
+            if response.wsgi_request.user.is_authenticated:
+                raise AssertionError(f"the staff session reached {target}")
+            if UNKNOWN_ID in url and method == "get":
+                assert response.status_code in (404, 405), (method, target, response.status_code)
+    assert AuditEntry.objects.count() == audit_before
 
 
 @pytest.mark.parametrize("user", ["officer_a", "leader"])  # the narrowest and the widest territory

@@ -14,6 +14,7 @@ from doorstep.evaluation import seed as evaluation_seed
 from doorstep.mediation import seed as mediation_seed
 from doorstep.org import seed as org_seed
 from doorstep.patrol import seed as patrol_seed
+from doorstep.portal import seed as portal_seed
 from doorstep.registry import seed as registry_seed
 from doorstep.video import seed as video_seed
 
@@ -87,6 +88,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"考核评价{'已生成' if evaluation.created else '已存在，未重复生成'}：发案 {evaluation.incidents}，"
             f"应采集基数 {evaluation.baselines}，核查抽样 {evaluation.verifications}。"
+        )
+        portal = portal_seed.seed(seed)
+        self.stdout.write(
+            f"网上警务室{'已生成' if portal.created else '已存在，未重复生成'}：公告 {portal.notices}，"
+            f"预约时段 {portal.slots}，群众事项 {portal.submissions}，问卷 {portal.surveys}，答卷 {portal.responses}。"
         )
         self.stdout.write(f"演示账号（密码均为 {org_seed.DEMO_PASSWORD}）：")
         for role, username, description in result.logins:
