@@ -90,3 +90,17 @@ def favicon(request):
     from django.templatetags.static import static
 
     return redirect(static("doorstep/favicon.svg"), permanent=True)
+
+
+def not_found(request, exception=None):
+    """The 404 page in Chinese (Django's own is English): the portal's for /portal/ (no staff navigation, its
+    CSP), a JSON `detail` for the API, the staff layout otherwise."""
+    from django.http import JsonResponse
+    from django.utils.translation import gettext as _
+
+    from doorstep.portal.middleware import is_portal
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("未找到。")}, status=404)
+    template = "portal/404.html" if is_portal(request.path) else "404.html"
+    return render(request, template, status=404)

@@ -84,13 +84,15 @@ def address_code(address_id: int) -> str:
 
 
 def address_from_code(code: str | None) -> Address | None:
-    """The approved address a plate code stands for, or None (forged, unknown or not approved)."""
+    """The address a plate code stands for, or None (forged, unknown or rejected in review). An address still
+    waiting for review has its card: its grid is known, and the resident standing at the door is real."""
     pk = _unsign_id(ADDRESS_SALT, code)
     if pk is None:
         return None
     return (
         Address.objects.select_related("grid__community__station")
-        .filter(pk=pk, review_status=ReviewStatus.APPROVED)
+        .filter(pk=pk)
+        .exclude(review_status=ReviewStatus.REJECTED)
         .first()
     )
 
@@ -119,10 +121,10 @@ def building_label(row: Any) -> str:
 
 
 def buildings(qs: QuerySet[Address]) -> QuerySet[Any]:
-    """One row per building of the approved addresses in `qs`: BUILDING_FIELDS, grid_id and `first_id` (the
-    lowest address id, the building's representative on plates and cards)."""
+    """One row per building of the addresses in `qs` not rejected in review: BUILDING_FIELDS, grid_id and
+    `first_id` (the lowest address id, the building's representative on plates and cards)."""
     return (
-        qs.filter(review_status=ReviewStatus.APPROVED)
+        qs.exclude(review_status=ReviewStatus.REJECTED)
         .order_by()
         .values(*BUILDING_FIELDS, "grid_id")
         .annotate(first_id=Min("id"))

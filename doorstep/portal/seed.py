@@ -304,10 +304,10 @@ def _submissions(admin: User, rng: random.Random, now: dt.datetime) -> int:
                 submitted_at=submitted,
             )
             if kind == Kind.DISPUTE:
-                item.content = f"{text[0]}\n对方当事人：{text[1]}"
+                item.content, item.other_party = text
             else:
                 item.content = text
-            if kind == Kind.SERVICE and business:
+            if kind in (Kind.SERVICE, Kind.APPOINTMENT) and business:
                 item.business_type = business[i % len(business)]
             if kind == Kind.APPOINTMENT:
                 room = rooms.get(community.pk)

@@ -236,3 +236,14 @@ def test_console_gateway_masks_the_phone(caplog):
     with override_settings(SMS_GATEWAY="console"), caplog.at_level(logging.INFO, logger="doorstep.sms"):
         sms.send(PHONE, "您好")
     assert "139****5678" in caplog.text and PHONE not in caplog.text
+
+
+def test_not_found_pages_are_chinese_everywhere(client, world):
+    portal = client.get("/portal/no-such-page/")
+    assert portal.status_code == 404 and "页面不存在" in portal.content.decode()
+    assert "portal-tabbar" in portal.content.decode()  # the portal's layout, not the staff one
+    client.force_login(world.officer_a)
+    staff = client.get("/no-such-page/")
+    assert staff.status_code == 404 and "返回首页" in staff.content.decode()
+    api = client.get("/api/v1/no-such-endpoint/")
+    assert api.status_code == 404 and api.json()["detail"]

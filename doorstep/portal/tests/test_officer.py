@@ -160,12 +160,16 @@ def test_address_code_round_trip_and_forgery(planted):
     assert officers.address_from_code(officers.staff_code(planted.address.pk)) is None
 
 
-def test_unapproved_address_has_no_card(world, client):
+def test_an_address_rejected_in_review_has_no_card_a_pending_one_has(world, client):
     cache.clear()
     pending = add_address(world.grid_a)
     assert pending.review_status == ReviewStatus.PENDING
-    response = client.get(card_url(pending.pk))
-    assert response.status_code == 404
+    assert client.get(card_url(pending.pk)).status_code == 200
+    rejected = add_address(world.grid_a, building="9")
+    rejected = reg.review_address(rejected, approve=False, by=world.director, note="门牌号有误")
+    assert rejected.review_status == ReviewStatus.REJECTED
+    assert client.get(card_url(rejected.pk)).status_code == 404
+    assert all("9栋" not in hit["label"] for hit in suggest(client, "刺桐路").json())
 
 
 def test_forged_code_is_a_chinese_404(planted, client):
@@ -292,19 +296,27 @@ def test_typeahead_gives_buildings_without_rooms(world, planted, client):
     for room in ("501", "601", "602"):  # more flats of the same building: still one line
         add_address(world.grid_a, room=room, floor=room[0], approve_by=world.director)
     add_address(world.grid_a, building="4", room="101", approve_by=world.director)
-    add_address(world.grid_a, building="9", room="101")  # not approved: never offered
+    rejected = add_address(world.grid_a, building="9", room="101")
+    reg.review_address(
+        rejected, approve=False, by=world.director, note="门牌号有误"
+    )  # rejected: never offered
+    add_address(world.grid_a, building="9", estate="阳光花园东区", room="101")  # pending: offered
     response = suggest(client, "阳光花园")
     assert response.status_code == 200
     data = response.json()
     labels = [hit["label"] for hit in data]
-    assert labels == ["东海街道刺桐路12号阳光花园3栋", "东海街道刺桐路12号阳光花园4栋"]
+    assert labels == [
+        "东海街道刺桐路12号阳光花园3栋",
+        "东海街道刺桐路12号阳光花园4栋",
+        "东海街道刺桐路12号阳光花园东区9栋",
+    ]
     for hit in data:
         assert re.fullmatch(r"/portal/a/[0-9a-z]+\.[\w-]+/", hit["url"])
         assert "室" not in hit["label"] and "单元" not in hit["label"]
     assert client.get(data[0]["url"]).status_code == 200
     # the road, full width and spaces work too; one character finds nothing
-    assert len(suggest(client, "刺桐路１２号").json()) == 2
-    assert len(suggest(client, "东海街道 刺桐路").json()) == 2
+    assert len(suggest(client, "刺桐路１２号").json()) == 3
+    assert len(suggest(client, "东海街道 刺桐路").json()) == 3
     assert suggest(client, "刺").json() == []
     assert suggest(client, "不存在的路").json() == []
 

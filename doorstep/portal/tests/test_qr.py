@@ -115,7 +115,8 @@ def test_long_addresses_still_print_whole():
 # --- the staff page -------------------------------------------------------------------------------------
 @pytest.fixture
 def plates(world):
-    """Grid A: building 3 of 阳光花园 (three flats, approved), building 5 (pending); grid D (station 2): one."""
+    """Grid A: building 3 of 阳光花园 (three flats, approved), building 5 (rejected in review); grid D
+    (station 2): one."""
     cache.clear()
     made = []
     for n, (grid, building, room, approve) in enumerate(
@@ -141,9 +142,10 @@ def plates(world):
             lng=118.6,
             lat=24.9,
         )
-        if approve:
-            director = world.director if grid.community.station_id == world.s1.pk else world.director_s2
-            address = reg.review_address(address, approve=True, by=director)
+        director = world.director if grid.community.station_id == world.s1.pk else world.director_s2
+        address = reg.review_address(
+            address, approve=approve, by=director, note="" if approve else "门牌号有误"
+        )
         made.append(address)
     return made
 
@@ -155,7 +157,7 @@ def test_grid_sheet_has_one_label_per_approved_building(world, plates, client_fo
     assert "attachment" in response["Content-Disposition"]
     text = text_of(response.content)
     assert text.count("东海街道刺桐路12号阳光花园3栋") == 1
-    assert "5栋" not in text and "8栋" not in text  # pending; another grid
+    assert "5栋" not in text and "8栋" not in text  # rejected; another grid
     assert "501" not in text and "502" not in text
     assert world.grid_a.name in text
     # the code in the label is the card of that building's first address
