@@ -13,18 +13,20 @@ Staff (/online/):
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from doorstep.core.ids import id_param
@@ -33,6 +35,7 @@ from doorstep.org.territory import Territory
 from doorstep.portal import access, officers, qr, ratelimit
 
 PHOTO_CACHE = "private, max-age=600"
+CARD_CACHE_SECONDS = 60
 
 
 class AddressLookupForm(forms.Form):
@@ -85,11 +88,17 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def officer_card(request: HttpRequest, code: str) -> HttpResponse:
-    """The officer's public card for the building of a plate code."""
+    """The officer's public card for the building of a plate code. The rendered card is cached for
+    CARD_CACHE_SECONDS per code and language: it holds only public data, is the page residents scan most, and
+    a change of officer, room or star reaches it within that time."""
     try:
         ratelimit.check(request, ("lookup_ip", "ip"))
     except ratelimit.RateLimited as exc:
         return render(request, "portal/officer_limited.html", {"message": str(exc)}, status=exc.status)
+    key = _card_key(code)
+    body = cache.get(key) if key else None
+    if body is not None:
+        return HttpResponse(body)
     address = officers.address_from_code(code)
     if address is None:
         return _not_found(request)
@@ -99,7 +108,18 @@ def officer_card(request: HttpRequest, code: str) -> HttpResponse:
         sketch = officers.location_sketch(
             card.boundary, card.room.lng, card.room.lat, label=_("警务室位置示意图")
         )
-    return render(request, "portal/officer_card.html", {"card": card, "sketch": sketch, "code": code})
+    response = render(request, "portal/officer_card.html", {"card": card, "sketch": sketch, "code": code})
+    if key:
+        cache.set(key, response.content, CARD_CACHE_SECONDS)
+    return response
+
+
+def _card_key(code: str) -> str | None:
+    """The cache key of a plate code's card (None for a code too long to be one of ours)."""
+    if len(code) > 64:
+        return None
+    digest = hashlib.blake2b(code.encode(), digest_size=16).hexdigest()
+    return f"portal:card:{get_language()}:{digest}"
 
 
 @require_safe

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from doorstep.evaluation.models import MonthlyStar
-from doorstep.org.models import GridAssignment
+from doorstep.org.models import GridAssignment, Staff
 from doorstep.portal import officers
 from doorstep.portal.middleware import CSP
 from doorstep.registry import services as reg
@@ -232,6 +233,9 @@ def test_card_shows_the_monthly_star(world, planted, client):
     MonthlyStar.objects.create(
         month=last_month, staff=world.officer_a_staff, citation="不公开的事迹", confirmed_by=world.evaluator
     )
+    # The card is cached for CARD_CACHE_SECONDS: the star shows once that has passed (the cache emptied here).
+    assert 'data-testid="officer-star"' not in client.get(card_url(planted.address.pk)).content.decode()
+    cache.clear()
     html = client.get(card_url(planted.address.pk)).content.decode()
     assert 'data-testid="officer-star"' in html and "社区警务之星" in html
     assert "不公开的事迹" not in html
@@ -398,7 +402,22 @@ def test_officer_moved_off_the_grid(world, planted, client):
     )
     assert world.officer_b_staff.name in client.get(card_url(address_b.pk)).content.decode()
     GridAssignment.objects.filter(pk=world.post_a.pk).update(ended_on=timezone.localdate())
+    cache.clear()  # the card is cached for CARD_CACHE_SECONDS
     assert world.officer_a_staff.name not in client.get(card_url(planted.address.pk)).content.decode()
+
+
+def test_the_card_is_cached_per_code_and_language(world, planted, client):
+    from doorstep.portal.officer_pages import CARD_CACHE_SECONDS
+
+    url = card_url(planted.address.pk)
+    first = client.get(url).content
+    Staff.objects.filter(pk=world.officer_a_staff.pk).update(name="改名测试")
+    assert client.get(url).content == first  # served from the cache
+    english = client.get(url, headers={"Cookie": "django_language=en"}).content.decode()
+    assert "改名测试" in english  # another language: its own entry, rendered afresh
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=CARD_CACHE_SECONDS + 1)):
+        assert "改名测试" in client.get(url).content.decode()
+    assert client.get(url + "x").status_code == 404  # a forged code is never served from a cache
 
 
 def test_location_sketch_handles_bad_boundaries():
