@@ -117,7 +117,7 @@ bench-portal: $(STAMP) ## Portal load: officer cards + tip-form POSTs, 200 req/s
 	@$(PORTAL_BENCH_ENV) $(PORTAL_BENCH_SERVER) > var/bench-portal/server.log 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT; \
 	for i in $$(seq 150); do curl -fsS -o /dev/null http://127.0.0.1:$(PORTAL_BENCH_PORT)/portal/ 2>/dev/null && break; sleep 0.2; done; \
-	$(PORTAL_BENCH_ENV) $(PY) bench/portal_load.py --base http://127.0.0.1:$(PORTAL_BENCH_PORT) --approve $(PORTAL_BENCH_ARGS)
+	$(PORTAL_BENCH_ENV) $(PY) bench/portal_load.py --base http://127.0.0.1:$(PORTAL_BENCH_PORT) $(PORTAL_BENCH_ARGS)
 
 clean: ## Remove the local database, screenshots and caches (keeps .venv)
 	rm -rf var/ .ruff_cache

@@ -20,9 +20,7 @@ when it answers 200 (and, for a POST, the page is the receipt, not the form agai
 else — another status, a timeout (--timeout), a connection error — is an error.
 
 Officer-card codes: from --codes (a file, one code a line) or, by default, from the database of the same
-DOORSTEP_VAR_DIR as the server (`portal.officers.address_code` of --addresses sampled approved addresses;
-the demo registry seed leaves addresses pending review, so `make bench-portal` passes --approve, which
-approves a sample in its scratch database var/bench-portal).
+DOORSTEP_VAR_DIR as the server (`portal.officers.address_code` of --addresses sampled addresses).
 The CSRF cookie and token of the tip form are fetched once before the run.
 """
 
@@ -179,9 +177,9 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
 
 
 # --- setup -----------------------------------------------------------------------------------------------------
-def codes_from_database(count: int, seed: int, *, approve: bool = False) -> list[str]:
-    """Officer-card codes of `count` approved addresses, from the DOORSTEP_VAR_DIR database (`approve`: when
-    none is approved, approve a sample first — for a scratch database only)."""
+def codes_from_database(count: int, seed: int) -> list[str]:
+    """Officer-card codes of `count` addresses not rejected in review (those have a card), from the
+    DOORSTEP_VAR_DIR database."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "doorstep.settings")
     import django
@@ -192,19 +190,13 @@ def codes_from_database(count: int, seed: int, *, approve: bool = False) -> list
     from doorstep.registry.models import Address
 
     rng = random.Random(seed)
-    approved = Address.objects.filter(review_status=ReviewStatus.APPROVED)
-    ids = list(approved.order_by("id").values_list("id", flat=True))
-    if not ids and approve:
-        # The demo registry seed leaves every address pending review, and the officer card only opens for
-        # approved ones: in this scratch database, approve a sample (a bench fixture, not a review).
-        pending = list(Address.objects.order_by("id").values_list("id", flat=True))
-        Address.objects.filter(pk__in=rng.sample(pending, min(count, len(pending)))).update(
-            review_status=ReviewStatus.APPROVED
-        )
-        ids = list(approved.order_by("id").values_list("id", flat=True))
-        print(f"approved {len(ids)} pending addresses for the officer cards (--approve)")
+    ids = list(
+        Address.objects.exclude(review_status=ReviewStatus.REJECTED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     if not ids:
-        raise SystemExit("no approved addresses in the database (seed it; --approve approves a sample)")
+        raise SystemExit("no addresses in the database: seed it first")
     return [address_code(pk) for pk in rng.sample(ids, min(count, len(ids)))]
 
 
@@ -335,16 +327,11 @@ def main() -> int:
         action="store_true",
         help="one TCP connection per request (Connection: close) instead of reusing keep-alive connections",
     )
-    parser.add_argument(
-        "--approve",
-        action="store_true",
-        help="scratch database only: when no address is approved, approve --addresses of them first",
-    )
     args = parser.parse_args()
     if args.codes:
         codes = [line.strip() for line in Path(args.codes).read_text().splitlines() if line.strip()]
     else:
-        codes = codes_from_database(args.addresses, args.seed, approve=args.approve)
+        codes = codes_from_database(args.addresses, args.seed)
     if not codes:
         raise SystemExit("no officer-card codes")
     print(f"{len(codes)} officer-card codes; {args.rate}/s for {args.seconds} s against {args.base}")

@@ -349,7 +349,15 @@ if not 1 <= MEDIATION_LIMIT_DAYS <= 365 or not 1 <= MEDIATION_FOLLOW_UP_DAYS <= 
 # --- public portal (网上警务室) -----------------------------------------------------------------------------
 # Text messages (core.sms): "console" logs them (phone masked), "memory" keeps them for tests, "http" posts
 # them to DOORSTEP_SMS_URL, or a dotted path to a gateway class.
-SMS_GATEWAY = env_str("DOORSTEP_SMS_GATEWAY", "memory" if DOORSTEP_ENV == "test" else "console")
+# Production must name its gateway: "console" there would log one-time codes and receipt codes instead of
+# sending them, and "memory" would drop them.
+SMS_GATEWAY = env_str(
+    "DOORSTEP_SMS_GATEWAY", "memory" if DOORSTEP_ENV == "test" else "console", required=PRODUCTION
+)
+if PRODUCTION and SMS_GATEWAY in {"console", "memory"}:
+    raise ConfigError(
+        "DOORSTEP_SMS_GATEWAY must be http (or a gateway class) in production, not " + SMS_GATEWAY
+    )
 SMS_URL = env_str("DOORSTEP_SMS_URL", "")
 SMS_TOKEN = env_str("DOORSTEP_SMS_TOKEN", "")
 if SMS_GATEWAY == "http" and not SMS_URL:

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.core.errors import ServiceError
-from doorstep.core.ids import id_param
+from doorstep.core.forms import IdModelChoiceField
 from doorstep.desk.models import BusinessType
 from doorstep.org.models import Community
-from doorstep.portal import phones
+from doorstep.portal import phones, services
 from doorstep.portal.choices import Kind, Status
 from doorstep.registry.forms import StyledForm
 
@@ -28,18 +28,6 @@ WEEKDAYS = [
     (5, _("周六")),
     (6, _("周日")),
 ]
-
-
-class IdModelChoiceField(forms.ModelChoiceField):
-    """A model choice whose value must be an ASCII id that fits 64 bits before any query ("²" or a
-    20-digit number is "not a choice", never a 500)."""
-
-    def to_python(self, value: Any) -> Any:
-        if value in self.empty_values:
-            return None
-        if id_param(str(value).strip()) is None:
-            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return super().to_python(value)
 
 
 def _choice_errors() -> dict[str, Any]:
@@ -168,6 +156,8 @@ class TipForm(PortalForm, LocationMixin):
         value = self.cleaned_data.get("occurred_at")
         if value and value > timezone.now() + dt.timedelta(minutes=5):
             raise forms.ValidationError(_("发生时间不能晚于现在"))
+        if value and value < timezone.now() - dt.timedelta(days=services.OLDEST_OCCURRENCE_DAYS):
+            raise forms.ValidationError(_("发生时间不能早于十年前"))
         return value
 
     def clean(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
+from doorstep.core.forms import IdModelChoiceField
 from doorstep.core.validators import within_service_years
 from doorstep.portal.notices import BODY_MAX, TITLE_MAX
 from doorstep.registry.forms import DATE_WIDGET, StyledForm
@@ -19,7 +20,7 @@ REQUIRED = {"required": _("此项为必填项")}
 class NoticeForm(ServiceErrorsMixin, StyledForm):
     """A notice: the station (empty: the whole sub-bureau, administrators only), title, body, last day."""
 
-    station = forms.ModelChoiceField(
+    station = IdModelChoiceField(
         label=_("发布单位"),
         queryset=None,
         required=False,

@@ -7,7 +7,8 @@
 - Bodies are plain text (shown escaped with line breaks, never as HTML), bounded in length, without control
   characters.
 - Publicity posts come from patrol.publicity (`published_posts`); a read on the portal counts one view with
-  an F() update (`count_post_read`), which the evaluation's publicity reach uses.
+  an F() update (`count_post_read`), once per client address, post and day, shown to staff as 阅读数 on the
+  post (not part of a KPI: the evaluation's publicity reach counts event audiences).
 - The events calendar shows only what the public may see of campaigns and events: title, theme, place,
   date, community or station — never notes, photos or who recorded them.
 """
@@ -125,10 +126,19 @@ def get_public_post(pk: int) -> Post:
         raise Http404 from exc
 
 
-def count_post_read(post: Post) -> None:
-    """One read of a published post on the portal (Post.views, the evaluation's publicity reach). An F()
-    update, so concurrent reads all count; no audit (a counter, not a change of content)."""
+def count_post_read(post: Post, client: str = "") -> bool:
+    """One read of a published post on the portal (Post.views, 阅读数), counted once per client address, post
+    and day, so reloading a page does not inflate it. An F() update, so concurrent reads all count; no audit
+    (a counter, not a change of content). True when this read was counted."""
+    from django.core.cache import cache
+
+    from doorstep.portal.ratelimit import digest
+
+    key = f"portal:read:{post.pk}:{timezone.localdate().isoformat()}:{digest(client)}"
+    if not cache.add(key, 1, 86400 + 3600):
+        return False
     Post.objects.filter(pk=post.pk).update(views=F("views") + 1)
+    return True
 
 
 def public_handbooks() -> QuerySet[Material]:

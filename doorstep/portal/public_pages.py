@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from doorstep.evaluation import stars
-from doorstep.portal import notices
+from doorstep.portal import notices, ratelimit
 
 HOME_ITEMS = 3
 LIST_ITEMS = 30
@@ -110,7 +110,7 @@ def notice_detail(request, pk: int):
 @_not_found
 def post_detail(request, pk: int):
     post = notices.get_public_post(pk)
-    notices.count_post_read(post)
+    notices.count_post_read(post, ratelimit.client_ip(request))
     return render(request, "portal/post.html", {"post": post})
 
 

@@ -62,7 +62,8 @@ def client_ip(request) -> str:
     return remote
 
 
-def _digest(key: str) -> str:
+def digest(key: str) -> str:
+    """A keyed, short hash of a client address or a phone hash: cache keys never hold the value itself."""
     return hashlib.blake2b(key.encode(), digest_size=12, key=settings.SECRET_KEY.encode()[:64]).hexdigest()
 
 
@@ -70,7 +71,7 @@ def hit(name: str, key: str, *, now: float | None = None) -> bool:
     """Count one hit of `name` for `key`; False when it goes over the limit of the current window."""
     count, seconds = limits()[name]
     window = int((now if now is not None else time.time()) // seconds)
-    cache_key = f"portal:rl:{name}:{window}:{_digest(key)}"
+    cache_key = f"portal:rl:{name}:{window}:{digest(key)}"
     cache.add(cache_key, 0, seconds + 5)
     try:
         used = cache.incr(cache_key)

@@ -32,6 +32,7 @@ from doorstep.portal import access, phones, receipts
 from doorstep.portal.choices import Kind, Status, VerificationPurpose
 from doorstep.portal.models import AppointmentSlot, Submission
 
+OLDEST_OCCURRENCE_DAYS = 3653  # more than ten years ago is a typo (and year 1 overflows in UTC: a 500)
 log = logging.getLogger(__name__)
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -185,6 +186,8 @@ def submit_tip(
         name, phone = _contact(name, phone)
     if occurred_at is not None and occurred_at > timezone.now() + dt.timedelta(minutes=5):
         raise ServiceError(_("发生时间不能晚于现在"), code="occurred_at")
+    if occurred_at is not None and occurred_at < timezone.now() - dt.timedelta(days=OLDEST_OCCURRENCE_DAYS):
+        raise ServiceError(_("发生时间不能早于十年前"), code="occurred_at")
     image = normalise_photo(photo, max_bytes=MAX_PHOTO_BYTES) if photo else None
     place = resolve_place(community=community, address_text=address_text, address_code=address_code)
     with files_removed_on_rollback() as store, transaction.atomic():
@@ -300,24 +303,26 @@ def book(
                 raise ServiceError(_("该时段已约满，请选择其他时段"), code="slot")
             if Submission.objects.filter(slot=slot, phone=phone, status__in=LIVE).exists():
                 raise ServiceError(_("该手机号已预约了这个时段"), code="slot")
-            if not phones.verify_code(phone, code, VerificationPurpose.SUBMISSION):
-                raise ServiceError(_("验证码不正确或已失效"), code="code")
-            slot.booked += 1
-            slot.save(update_fields=["booked", "updated_at"])
-            place = resolve_place(room=slot.room, address_text=address_text, address_code=address_code)
-            if place.community is not None and place.community.pk != slot.room.community_id:
-                place = resolve_place(room=slot.room, address_text=address_text)
-            item = _create(
-                Kind.APPOINTMENT,
-                place,
-                slot=slot,
-                business_type=business_type,
-                name=name,
-                phone=phone,
-            )
-            record_change(None, "portal.book", item, after=_masked(item))
+            right_code = phones.verify_code(phone, code, VerificationPurpose.SUBMISSION)
+            if right_code:  # a wrong code leaves this block normally, so its counted try is committed
+                slot.booked += 1
+                slot.save(update_fields=["booked", "updated_at"])
+                place = resolve_place(room=slot.room, address_text=address_text, address_code=address_code)
+                if place.community is not None and place.community.pk != slot.room.community_id:
+                    place = resolve_place(room=slot.room, address_text=address_text)
+                item = _create(
+                    Kind.APPOINTMENT,
+                    place,
+                    slot=slot,
+                    business_type=business_type,
+                    name=name,
+                    phone=phone,
+                )
+                record_change(None, "portal.book", item, after=_masked(item))
     except IntegrityError as exc:  # the capacity constraint, should the lock not hold
         raise ServiceError(_("该时段已约满，请选择其他时段"), code="slot") from exc
+    if not right_code:
+        raise ServiceError(_("验证码不正确或已失效"), code="code")
     return item
 
 

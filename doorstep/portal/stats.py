@@ -77,11 +77,15 @@ def counts_by_grid(qs: QuerySet[SurveyResponse]) -> dict[int, Counts]:
 
 
 def _per_grid(scopes: Sequence[Scope], period: Period, cache: Cache) -> dict[int, Counts]:
-    key = ("portal.survey_counts", period)
+    whole = any(s.whole for s in scopes)
+    grids = None if whole else frozenset().union(*(s.grid_ids for s in scopes))
+    # The three survey KPIs share one query; the key names the grids it covers, so a KPI asked for other
+    # scopes never reads counts missing some of its grids.
+    key = ("portal.survey_counts", period, grids)
     if key not in cache:
         qs = SurveyResponse.objects.filter(submitted_at__gte=period.since, submitted_at__lt=period.until)
-        if not any(s.whole for s in scopes):
-            qs = qs.filter(grid_id__in=sorted(frozenset().union(*(s.grid_ids for s in scopes))))
+        if grids is not None:
+            qs = qs.filter(grid_id__in=sorted(grids))
         cache[key] = counts_by_grid(qs)
     return cache[key]
 

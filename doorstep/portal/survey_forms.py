@@ -9,7 +9,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.core.errors import ServiceError
-from doorstep.core.forms import IdMultipleChoiceField
+from doorstep.core.forms import IdModelChoiceField, IdMultipleChoiceField
+from doorstep.evaluation import periods
 from doorstep.org.models import Community, Station
 from doorstep.org.territory import Territory
 from doorstep.portal import phones, surveys
@@ -164,8 +165,8 @@ class ResponseFilterForm(forms.Form):
     """Filters of the responses list (GET): community, station, dates, survey. Grids come as repeated
     `grid` parameters (the KPI drill-down) and are read by the page."""
 
-    station = forms.ModelChoiceField(queryset=Station.objects.none(), required=False, label=_("派出所"))
-    community = forms.ModelChoiceField(queryset=Community.objects.none(), required=False, label=_("社区"))
+    station = IdModelChoiceField(queryset=Station.objects.none(), required=False, label=_("派出所"))
+    community = IdModelChoiceField(queryset=Community.objects.none(), required=False, label=_("社区"))
     date_from = forms.DateField(
         required=False, label=_("提交日期自"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -183,6 +184,12 @@ class ResponseFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        for name in ("date_from", "date_to"):
+            if data.get(name) and not periods.MIN_YEAR <= data[name].year <= periods.MAX_YEAR:
+                self.add_error(
+                    name, _("日期须在%(a)s年至%(b)s年之间") % {"a": periods.MIN_YEAR, "b": periods.MAX_YEAR}
+                )
+                data.pop(name, None)
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             self.add_error("date_to", _("结束日期不能早于开始日期"))
         return data

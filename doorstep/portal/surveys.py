@@ -34,8 +34,8 @@ from django.utils.translation import gettext_lazy
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, ServiceError
-from doorstep.org.choices import Position, StaffKind
-from doorstep.org.models import Grid, GridAssignment, PoliceRoom, Staff, Station
+from doorstep.org.choices import Position
+from doorstep.org.models import Grid, GridAssignment, PoliceRoom, Station
 from doorstep.org.territory import Territory
 from doorstep.portal import access, phones
 from doorstep.portal.choices import SurveyStatus, VerificationPurpose
@@ -61,12 +61,17 @@ WRONG_CODE = gettext_lazy("验证码错误或已失效，请重新获取")
 @dataclass(frozen=True)
 class Question:
     """One awareness question: its key (officer, phone, room), the options shown (value = text) and the right
-    one. "不知道" is always the last option and is never right."""
+    ones — `answer` is the first; a grid with two community officers has two right names (`answers`).
+    "不知道" is always the last option and is never right."""
 
     key: str
     label: Any
     options: tuple[str, ...]
     answer: str
+    answers: frozenset[str] = frozenset()
+
+    def is_right(self, chosen: str) -> bool:
+        return chosen == self.answer or chosen in self.answers
 
     @property
     def choices(self) -> list[tuple[str, str]]:
@@ -90,60 +95,72 @@ def _digest(*parts: str) -> str:
 
 
 def _options(
-    token: str, key: str, answer: str, candidates: Iterable[str], fillers: Sequence[str]
+    token: str, key: str, answers: Sequence[str], candidates: Iterable[str], fillers: Sequence[str]
 ) -> Question:
-    """The right answer plus DECOYS decoys (other candidates first, then fillers), ordered by a keyed hash of
-    (token, question, option): stable for the grid's link, unrelated to which option is right."""
+    """The right answers plus DECOYS decoys (other candidates first, then fillers), ordered by a keyed hash
+    of (token, question, option): stable for the grid's link, unrelated to which option is right."""
     rng = random.Random(_digest(token, key, "decoys"))
-    pool = sorted({c for c in candidates if c and c != answer})
+    right = list(dict.fromkeys(a for a in answers if a))
+    pool = sorted({c for c in candidates if c and c not in right})
     decoys = rng.sample(pool, min(DECOYS, len(pool)))
-    extra = [f for f in fillers if f != answer and f not in decoys]
+    extra = [f for f in fillers if f not in right and f not in decoys]
     decoys += rng.sample(extra, min(DECOYS - len(decoys), len(extra)))
-    options = sorted([answer, *decoys], key=lambda o: _digest(token, key, o))
-    return Question(key, QUESTION_LABELS[key], tuple(options), answer)
+    options = sorted([*right, *decoys], key=lambda o: _digest(token, key, o))
+    return Question(key, QUESTION_LABELS[key], tuple(options), right[0], frozenset(right))
 
 
-def current_officer(grid: Grid) -> Staff | None:
-    """The grid's current community officer (org GridAssignment, Position.OFFICER), or None."""
-    post = (
-        GridAssignment.objects.current()
-        .filter(grid=grid, position=Position.OFFICER)
-        .select_related("staff")
-        .order_by("-started_on", "-id")
-        .first()
+def _public_officers(sub_bureau_id: int) -> list[tuple[str, str]]:
+    """(name, work phone) of the sub-bureau's current community officers: exactly the people and numbers the
+    portal's officer cards publish — never other police staff, never people who have left."""
+    on = timezone.localdate()
+    return list(
+        GridAssignment.objects.active_on(on)
+        .filter(
+            position=Position.OFFICER,
+            staff__active=True,
+            grid__community__station__sub_bureau_id=sub_bureau_id,
+        )
+        .order_by("staff_id")
+        .values_list("staff__name", "staff__phone")
+        .distinct()
     )
-    return post.staff if post else None
 
 
 def questions_for(survey_grid: SurveyGrid) -> list[Question]:
     """The awareness questions of a grid's link; a question whose answer is unknown (no officer, no work
-    phone, no police room) is left out and does not count as known."""
+    phone, no police room) is left out and does not count as known. Every current community officer of the
+    grid is a right answer (the card shows them all); decoys are other names and numbers the portal already
+    publishes — other grids' officers, police rooms' and stations' public phones — never made up (a made-up
+    number may be a stranger's) and never staff who are not public-facing."""
+    from doorstep.portal.officers import current_officers
+
     grid = survey_grid.grid
     token = survey_grid.token
-    officer = current_officer(grid)
+    officers_now = current_officers(grid)
     sub_bureau_id = grid.community.station.sub_bureau_id
+    public = _public_officers(sub_bureau_id)
     out: list[Question] = []
-    if officer is not None:
-        others = Staff.objects.filter(sub_bureau_id=sub_bureau_id, kind=StaffKind.POLICE).exclude(
-            pk=officer.pk
-        )
-        rows = list(others.order_by("id").values_list("name", "phone"))
-        out.append(_options(token, "officer", officer.name, (n for n, _p in rows), FILLER_NAMES))
-        # Decoy phones are only public numbers of this sub-bureau (other officers' work phones, police rooms'
-        # public phones), never made-up ones: a made-up number may be a stranger's. Too few: no question.
+    if officers_now:
+        names = [o.name for o in officers_now]
+        out.append(_options(token, "officer", names, (n for n, _p in public), FILLER_NAMES))
+        phones_now = [o.phone for o in officers_now if o.phone]
         room_phones = PoliceRoom.objects.filter(community__station__sub_bureau_id=sub_bureau_id).values_list(
             "public_phone", flat=True
         )
-        phone_pool = {p for p in [*(p for _n, p in rows), *room_phones] if p and p != officer.phone}
-        if officer.phone and phone_pool:
-            out.append(_options(token, "phone", officer.phone, phone_pool, ()))
+        station_phones = Station.objects.filter(sub_bureau_id=sub_bureau_id).values_list("phone", flat=True)
+        phone_pool = {p for p in [*(p for _n, p in public), *room_phones, *station_phones] if p}
+        phone_pool -= set(phones_now)
+        if phones_now and phone_pool:
+            out.append(_options(token, "phone", phones_now, phone_pool, ()))
     room = PoliceRoom.objects.filter(community_id=grid.community_id).first()
     if room is not None and room.address:
         addresses = PoliceRoom.objects.filter(community__station__sub_bureau_id=sub_bureau_id).exclude(
             pk=room.pk
         )
         out.append(
-            _options(token, "room", room.address, addresses.values_list("address", flat=True), FILLER_PLACES)
+            _options(
+                token, "room", [room.address], addresses.values_list("address", flat=True), FILLER_PLACES
+            )
         )
     return out
 
@@ -214,7 +231,7 @@ def submit_response(survey_grid: SurveyGrid, *, phone: str, code: str, answers: 
     raw: dict[str, Any] = {}
     for question in questions_for(survey_grid):
         chosen = answers.choices.get(question.key, "")
-        knows[KNOWS_FIELD[question.key]] = chosen == question.answer
+        knows[KNOWS_FIELD[question.key]] = question.is_right(chosen)
         raw[question.key] = chosen if chosen in question.options or chosen == UNKNOWN else ""
     response = SurveyResponse(
         survey=survey,

@@ -14,6 +14,8 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://cache.internal:6379/0",
     "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-9f8e7d6c5b4a",
     "ALLOWED_HOSTS": "doorstep.police.internal",
+    "DOORSTEP_SMS_GATEWAY": "http",
+    "DOORSTEP_SMS_URL": "https://sms.police.internal/send",
 }
 
 
@@ -48,3 +50,11 @@ def test_production_refuses_sqlite():
     result = _django(["check"], PRODUCTION_ENV | {"DATABASE_URL": "sqlite:////tmp/x.sqlite3"})
     assert result.returncode != 0
     assert "PostgreSQL" in result.stderr
+
+
+def test_production_needs_a_real_sms_gateway():
+    """Without one, one-time codes and receipt codes would go to the log instead of the resident's phone."""
+    missing = _django(["check"], PRODUCTION_ENV, drop=("DOORSTEP_SMS_GATEWAY",))
+    assert missing.returncode != 0 and "DOORSTEP_SMS_GATEWAY" in missing.stderr
+    console = _django(["check"], PRODUCTION_ENV | {"DOORSTEP_SMS_GATEWAY": "console"})
+    assert console.returncode != 0 and "DOORSTEP_SMS_GATEWAY must be http" in console.stderr

@@ -104,10 +104,14 @@ def test_notice_body_is_escaped_plain_text_with_line_breaks(world, client):
     assert "第一行" in html and "<br>第二行" in html
 
 
-def test_post_read_counts_one_view(world, client):
+def test_post_read_counts_one_view_per_reader_and_day(world, client):
+    from django.core.cache import cache
+
+    cache.clear()
     p = post(world)
     assert client.get(f"/portal/posts/{p.pk}/").status_code == 200
-    assert client.get(f"/portal/posts/{p.pk}/").status_code == 200
+    assert client.get(f"/portal/posts/{p.pk}/").status_code == 200  # a reload: not counted again
+    assert client.get(f"/portal/posts/{p.pk}/", REMOTE_ADDR="10.9.8.7").status_code == 200  # another reader
     p.refresh_from_db()
     assert p.views == 2
     draft = post(world, title="草稿文章", status=PostStatus.DRAFT)

@@ -104,6 +104,30 @@ def test_booking_needs_the_right_code(world, client):
     assert slot.booked == 0
 
 
+def test_wrong_booking_codes_are_counted_and_kill_the_code(world, client, settings):
+    """Each wrong code counts a try even though the booking is refused (the try is committed, not rolled back
+    with the refusal); after CODE_ATTEMPTS wrong tries the right code no longer books."""
+    from doorstep.portal import phones
+    from doorstep.portal.models import PhoneCode
+
+    settings.PORTAL_RATE_LIMITS = "submit_ip=100/3600,submit_phone=100/3600"
+    slot = make_slot(world)
+    bt = business()
+    right = otp(client)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(phones.CODE_ATTEMPTS):
+        assert (
+            "验证码不正确或已失效"
+            in client.post("/portal/book/", booking(world, slot, bt, wrong)).content.decode()
+        )
+    assert PhoneCode.objects.get().attempts == phones.CODE_ATTEMPTS
+    assert (
+        "验证码不正确或已失效"
+        in client.post("/portal/book/", booking(world, slot, bt, right)).content.decode()
+    )
+    assert not Submission.objects.exists()
+
+
 def test_full_slot_refuses_second_booking(world, client):
     slot = make_slot(world, capacity=1)
     bt = business()

@@ -377,3 +377,12 @@ def test_the_officer_cards_links_prefill_the_address_and_land_in_its_grid(world,
     assert response.status_code == 200
     item = Submission.objects.get()
     assert (item.grid_id, item.community_id, item.station_id) == (world.grid_a.pk, world.c1.pk, world.s1.pk)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01", "1990-05-01T08:00"])
+def test_a_tip_dated_impossibly_long_ago_is_a_field_error_not_a_500(world, client, when):
+    response = client.post(
+        "/portal/report/tip/", {"content": "很久以前的事", "anonymous": "on", "occurred_at": when}
+    )
+    assert response.status_code == 200 and "发生时间不能早于十年前" in response.content.decode()
+    assert not Submission.objects.exists()

@@ -88,10 +88,12 @@ def test_questions_carry_the_right_options_among_decoys_and_skip_what_the_grid_l
     assert qs["officer"].answer == "刘芳" and "杨凯" in qs["officer"].options  # another officer as decoy
     assert qs["phone"].answer == "13800001111"
     # Decoy phones are public numbers of the sub-bureau (work phones, police rooms), never made up.
-    from doorstep.org.models import PoliceRoom, Staff
+    from doorstep.org.models import PoliceRoom, Staff, Station
 
-    public = set(Staff.objects.values_list("phone", flat=True)) | set(
-        PoliceRoom.objects.values_list("public_phone", flat=True)
+    public = (
+        set(Staff.objects.values_list("phone", flat=True))
+        | set(PoliceRoom.objects.values_list("public_phone", flat=True))
+        | set(Station.objects.values_list("phone", flat=True))
     )
     assert set(qs["phone"].options) <= public
     assert qs["room"].answer == "西福社区服务中心" and "仁风社区服务中心" in qs["room"].options
@@ -104,11 +106,49 @@ def test_questions_carry_the_right_options_among_decoys_and_skip_what_the_grid_l
     assert [q.key for q in surveys.questions_for(link(survey, world.grid_c))] == ["room"]
 
 
+def test_decoys_are_public_officers_only_and_every_current_officer_is_right(world, survey, client):
+    """Names and phones offered are those the officer cards publish: police staff who are not community
+    officers, and people who have left, never appear. A grid with two current officers has two right names."""
+    from doorstep.conftest import make_staff
+    from doorstep.org import services as org
+    from doorstep.org.choices import Position, StaffKind
+    from doorstep.org.models import Staff
+
+    detective = make_staff(world.sub_bureau, world.s1, StaffKind.POLICE, name="刑侦甲")
+    Staff.objects.filter(pk=detective.pk).update(phone="13700009990")
+    gone = make_staff(world.sub_bureau, world.s1, StaffKind.POLICE, name="离职乙")
+    org.assign_to_grid(
+        grid=world.grid_c,
+        staff=gone,
+        position=Position.OFFICER,
+        started_on=dt.date(2026, 1, 1),
+        by=world.admin,
+    )
+    Staff.objects.filter(pk=gone.pk).update(active=False, phone="13700009991")
+    second = make_staff(world.sub_bureau, world.s1, StaffKind.POLICE, name="郑新")
+    org.assign_to_grid(
+        grid=world.grid_a,
+        staff=second,
+        position=Position.OFFICER,
+        started_on=dt.date(2026, 1, 1),
+        by=world.admin,
+    )
+    sg = link(survey, world.grid_a)
+    page = client.get(url(sg)).content.decode()
+    for hidden in ("刑侦甲", "13700009990", "离职乙", "13700009991"):
+        assert hidden not in page, hidden
+    q = {q.key: q for q in surveys.questions_for(sg)}["officer"]
+    assert {"刘芳", "郑新"} <= set(q.options) and q.is_right("刘芳") and q.is_right("郑新")
+    ask_code(client, sg)
+    client.post(url(sg), answers(sg, PHONE, last_code(), q_officer="郑新"))
+    assert SurveyResponse.objects.get().knows_officer is True
+
+
 def test_the_right_option_is_not_given_away_by_its_position(world):
     positions = {
-        surveys._options(f"token-{i}", "officer", "刘芳", ["杨凯", "黄明", "林梅", "蔡文"], ()).options.index(
-            "刘芳"
-        )
+        surveys._options(
+            f"token-{i}", "officer", ["刘芳"], ["杨凯", "黄明", "林梅", "蔡文"], ()
+        ).options.index("刘芳")
         for i in range(40)
     }
     assert len(positions) >= 3
@@ -532,3 +572,9 @@ def test_responses_pager_keeps_every_grid_of_the_filter(world, survey, client_fo
     page2 = c.get(reverse("online:survey_responses") + nxt.replace("&amp;", "&"))
     html = page2.content.decode()
     assert page2.context["total"].responses == 3 and "意见3" not in html
+
+
+@pytest.mark.parametrize("params", [{"date_to": "9999-12-31"}, {"date_from": "0001-01-01"}, {"station": "²"}])
+def test_the_responses_list_refuses_impossible_filters_without_a_500(world, survey, client_for, params):
+    response = client_for(world.leader).get("/online/surveys/responses/", params)
+    assert response.status_code == 200
