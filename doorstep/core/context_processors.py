@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _noop
 
 from doorstep.accounts.choices import Role
 from doorstep.alarms import devices as alarm_devices
@@ -70,7 +71,8 @@ def navigation(request):
         account_items.append({"url": reverse("api-docs"), "icon": "api", "label": _("接口文档")})
     path = request.path
     nav = [
-        {"url": reverse(name), "icon": icon, "label": label, "active": False} for name, icon, label in items
+        {"url": reverse(name), "icon": icon, "label": label, "active": False, "group": GROUPS.get(name, "")}
+        for name, icon, label in items
     ]
     # The longest matching prefix wins, so /org/staffing/ lights up 网格编制, not 组织机构 as well.
     matches = [
@@ -78,4 +80,27 @@ def navigation(request):
     ]
     if matches:
         max(matches, key=lambda item: len(item["url"]))["active"] = True
-    return {"nav_items": nav, "account_items": account_items}
+    return {"nav_items": nav, "nav_entries": _entries(nav), "account_items": account_items}
+
+
+# Modules opened now and then share one dropdown, so that a director's navbar keeps to one row at 1366 px.
+GROUPS = {"org:station_list": "org", "org:staffing": "org", "org:approvals": "org"}
+GROUP_LABELS = {"org": (_noop("组织管理"), "building-community")}
+
+
+def _entries(nav: list[dict]) -> list[dict]:
+    """The navbar's entries: single items, and groups (a dropdown) in the place of their first member."""
+    entries: list[dict] = []
+    groups: dict[str, dict] = {}
+    for item in nav:
+        group = item["group"]
+        if not group:
+            entries.append({"item": item})
+            continue
+        if group not in groups:
+            label, icon = GROUP_LABELS[group]
+            groups[group] = {"group": group, "label": _(label), "icon": icon, "members": [], "active": False}
+            entries.append(groups[group])
+        groups[group]["members"].append(item)
+        groups[group]["active"] = groups[group]["active"] or item["active"]
+    return entries

@@ -73,7 +73,13 @@ def test_director_sees_dashboard_staffing_and_map(world, live_server, chromium):
     grids = page.locator("[data-testid=staffing-grids]").inner_text()
     for text in ("西福第1网格", "刘芳", "翁磊", "西福第2网格", "杨凯", "东星第1网格", "空缺"):
         assert text in grids, text
-    assert [t.strip() for t in page.locator(".navbar .nav-item.active").all_inner_texts()] == ["网格编制"]
+    # 网格编制 sits in the 组织管理 dropdown: the group is highlighted, and 网格编制 inside it.
+    assert [t.strip() for t in page.locator(".navbar .nav-item.active > .nav-link").all_inner_texts()] == [
+        "组织管理"
+    ]
+    assert [t.strip() for t in page.locator(".navbar .dropdown-item.active").all_text_contents()] == [
+        "网格编制"
+    ]
     page.screenshot(path=str(SCREENSHOTS / "browser-staffing.png"), full_page=True)
 
     # Map: map.js sets data-ready="1" once the grid and police-room layers are loaded.

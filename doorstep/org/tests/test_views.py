@@ -226,3 +226,21 @@ def test_staff_form_is_404_for_officers_and_other_station(world, client_for):
     )
     assert response.status_code == 200  # S2 is not a choice for S1's director
     assert "选择一个有效的选项" in response.content.decode()
+
+
+def test_every_module_shows_in_the_navbar_and_the_org_pages_share_a_dropdown(world, client_for):
+    """Each entry renders its label (a template slip once rendered empty entries), and 组织机构, 网格编制 and
+    审批 sit in one 组织管理 dropdown so a director's navbar keeps to one row."""
+    import re
+
+    response = client_for(world.director).get("/org/staffing/")
+    html = response.content.decode()
+    navbar = html[html.index('id="navbar-menu"') : html.index("</header>")]
+    for item in response.context["nav_items"]:
+        assert re.search(
+            rf'href="{re.escape(item["url"])}"><i class="ti ti-[\w-]+ me-1"></i>{item["label"]}</a>', navbar
+        ), item
+    group = navbar[navbar.index('data-testid="nav-group-org"') :]
+    group = group[: group.index("</li>")]
+    assert "组织管理" in group and all(label in group for label in ("组织机构", "网格编制", "审批"))
+    assert 'class="dropdown-item active" href="/org/staffing/"' in group
