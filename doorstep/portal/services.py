@@ -61,19 +61,10 @@ class Place:
 
 
 def _address_from_code(code: str) -> Any:
-    """The standard address behind a signed address code (portal.officers), or None. The officers module
-    is another part of the portal and may not exist yet; any failure reads as "no standard address"."""
-    if not code:
-        return None
-    try:
-        from doorstep.portal.officers import address_from_code  # noqa: PLC0415 (optional, lazy)
-    except ImportError:
-        return None
-    try:
-        return address_from_code(code[:500])
-    except Exception:  # noqa: BLE001 (a forged or stale token is simply no address)
-        log.info("address code refused")
-        return None
+    """The standard address behind a signed plate code (portal.officers), or None (forged, stale, rejected)."""
+    from doorstep.portal.officers import address_from_code
+
+    return address_from_code(code[:500]) if code else None
 
 
 def resolve_place(
