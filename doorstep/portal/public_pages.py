@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from django.http import FileResponse, Http404
 from django.shortcuts import render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from doorstep.evaluation import stars
-from doorstep.portal import notices, ratelimit
+from doorstep.portal import notices, officers, ratelimit
 
 HOME_ITEMS = 3
 LIST_ITEMS = 30
@@ -38,16 +38,10 @@ class StarCard:
 
 
 def _photo_url(staff) -> str | None:
-    """The portal's officer photo URL (portal.officer_pages), when the officer has a photo and the page
-    exists; otherwise None (the card shows the name only)."""
-    if not staff.photo:
-        return None
-    try:
-        from doorstep.portal.officers import staff_code
-
-        return reverse("portal:officer_photo", args=[staff_code(staff.pk)])
-    except (ImportError, NoReverseMatch):
-        return None
+    """The portal's photo URL of a star, when the photo route will serve it (a current community officer with a
+    photo); otherwise None and the card shows the name only — never a broken image."""
+    code = officers.staff_code(staff.pk)
+    return reverse("portal:officer_photo", args=[code]) if officers.photo_of(code) is not None else None
 
 
 def _star_cards() -> tuple[list[StarCard], object]:
