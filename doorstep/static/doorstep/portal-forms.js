@@ -32,7 +32,7 @@
           if (left <= 0) { clearInterval(timer); button.textContent = label; button.disabled = false; }
         }, 1000);
       }).catch(function () {
-        status.textContent = "网络异常，请稍后再试";
+        status.textContent = button.dataset.networkError || "网络异常，请稍后再试";
         status.className = "small mt-1 text-danger";
         button.disabled = false;
       });
