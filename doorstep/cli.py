@@ -11,6 +11,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import execute_from_command_line
 
     args = sys.argv[1:] if argv is None else argv
+    if args and not args[0].startswith("-"):  # `doorstep check-production` runs check_production
+        args = [args[0].replace("-", "_"), *args[1:]]
     execute_from_command_line(["doorstep", *args])
     return 0
 

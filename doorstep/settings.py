@@ -6,6 +6,7 @@ configuration at all; production (DOORSTEP_ENV=production) refuses to start with
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -63,8 +64,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "doorstep.core.health.HealthzMiddleware",  # /healthz answers before sessions, auth and the host check
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "doorstep.core.metrics.RequestMetricsMiddleware",
     "doorstep.portal.middleware.PortalMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "doorstep.core.middleware.ChosenLanguageMiddleware",
@@ -328,11 +331,34 @@ if PRODUCTION:
     SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# --- monitoring (docs/operations/monitoring.md) ---------------------------------------------------------------
+# Who may scrape /metrics: client addresses or networks, or a bearer token; anyone else gets a 404.
+METRICS_ALLOW = env_list("DOORSTEP_METRICS_ALLOW", ["127.0.0.1", "::1"])
+METRICS_TOKEN = env_str("DOORSTEP_METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
+    raise ConfigError("DOORSTEP_METRICS_TOKEN must be at least 24 characters")
+for _network in METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ConfigError(f"DOORSTEP_METRICS_ALLOW: {_network!r} is not an address or network") from _exc
+# Logs: "text" (the default) or "json" — one JSON object a line, personal data masked either way.
+LOG_FORMAT = env_str("DOORSTEP_LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ConfigError(f"DOORSTEP_LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_personal": {"()": "doorstep.core.logging.MaskPersonalDataFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_personal"]}},
+    "formatters": {"json": {"()": "doorstep.core.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["mask_personal"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
 }

@@ -6,7 +6,6 @@ within the limit; a view answers 429 with a Chinese message when it is not."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import time
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from doorstep.core.errors import ServiceError
+from doorstep.core.net import client_ip  # noqa: F401 (re-exported: portal views call ratelimit.client_ip)
 
 # name: (count, seconds). DOORSTEP_PORTAL_RATE_LIMITS="submit_ip=1000/60,..." overrides (load tests, pilots).
 DEFAULTS: dict[str, tuple[int, int]] = {
@@ -43,23 +43,6 @@ def limits() -> dict[str, tuple[int, int]]:
         if name.strip() in out and count.strip().isdecimal() and seconds.strip().isdecimal():
             out[name.strip()] = (int(count), max(1, int(seconds)))
     return out
-
-
-def client_ip(request) -> str:
-    """The client's address: REMOTE_ADDR, or the right-most X-Forwarded-For address not itself a trusted
-    proxy when the request came through one (DOORSTEP_TRUSTED_PROXIES)."""
-    remote = request.META.get("REMOTE_ADDR") or ""
-    if remote not in settings.TRUSTED_PROXIES:
-        return remote
-    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
-        hop = hop.strip()
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            break
-        if hop not in settings.TRUSTED_PROXIES:
-            return hop
-    return remote
 
 
 def digest(key: str) -> str:

@@ -668,6 +668,10 @@ API_WRITES = {
     "api:police-room-detail": "patch",
 }
 EXEMPT = {
+    "core:healthz": "liveness probe: public by design, no data, no database",
+    "core:readyz": "readiness probe: public by design, reports only which dependency check failed",
+    "core:metrics": "Prometheus scrape: limited by client address or bearer token (404 otherwise); tested in "
+    "core/tests/test_metrics.py",
     "set_language": "Django's language switch: public by design, reads and writes no data",
     "favicon": "a redirect to the static site icon (browsers ask for it on PDFs and images): public, no data",
     "api:alarm-events": "the alarm devices' receiver: authenticated by each device's HMAC signature, not by a "
