@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "doorstep.audit.middleware.RequestContextMiddleware",
+    "doorstep.audit.middleware.DeniedAccessMiddleware",  # 403s into the audit log for the weekly review
 ]
 
 ROOT_URLCONF = "doorstep.urls"

@@ -21,6 +21,7 @@ class LockoutModelBackend(ModelBackend):
             user = User._default_manager.get_by_natural_key(username)
         except User.DoesNotExist:
             User().set_password(password)  # same work as a real check: no timing oracle for usernames
+            _unknown_user_failure(request)
             return None
         if user.is_locked():
             raise AccountLocked
@@ -32,3 +33,17 @@ class LockoutModelBackend(ModelBackend):
         if services.record_failed_login(user):
             raise AccountLocked
         return None
+
+
+def _unknown_user_failure(request) -> None:
+    """A login with an unknown user name, for the weekly audit review: the typed name is never stored (people
+    type their password there), and one entry per client address a minute at most — unknown names have no
+    lockout, so a script trying names must not flood the append-only log."""
+    from django.core.cache import cache
+
+    from doorstep.audit.services import record_login_failure
+    from doorstep.core.net import client_ip
+
+    address = client_ip(request) if request is not None else ""
+    if cache.add(f"audit:login-unknown:{address}", 1, 60):
+        record_login_failure("")

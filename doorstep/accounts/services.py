@@ -52,7 +52,10 @@ def create_user(
 
 def record_failed_login(user: User) -> bool:
     """Count a failed password; lock for LOCKOUT_MINUTES at LOCKOUT_THRESHOLD. Returns True if now locked."""
+    from doorstep.audit.services import record_login_failure
+
     with transaction.atomic():
+        record_login_failure(user.username, user=user)
         User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
         user.refresh_from_db(fields=["failed_logins", "locked_until"])
         if user.failed_logins >= settings.LOCKOUT_THRESHOLD:

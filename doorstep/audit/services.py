@@ -103,3 +103,64 @@ def record_access(
         ip=ctx.ip,
         channel=ctx.channel,
     )
+
+
+def record_event(
+    by: Any,
+    action: str,
+    object_type: str,
+    *,
+    object_id: Any = "",
+    object_repr: str = "",
+    after: dict[str, Any] | None = None,
+    note: str = "",
+    actor_name: str | None = None,
+) -> AuditEntry:
+    """Append a change-log row for an event that has no model instance (a denied request, a failed login,
+    a retention run). `actor_name` overrides the name shown when there is no user (e.g. the OS account)."""
+    actor_id, name = _actor(by)
+    ctx = current()
+    return AuditEntry.objects.create(
+        actor_id=actor_id,
+        actor_name=(actor_name or name)[:150],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:64],
+        object_repr=object_repr[:200],
+        after=after,
+        note=note[:300],
+        ip=ctx.ip,
+        channel=ctx.channel,
+    )
+
+
+LOGIN_FAILED = "accounts.login_failed"
+DENIED = "security.denied"
+
+
+def record_login_failure(username: str, *, user: Any = None) -> AuditEntry:
+    """A password login that failed. Called by the login backend for every failure (issue #12 item 6).
+
+    For an unknown user name the typed text is NOT stored: people type their password into the user-name
+    field by mistake, and the log must not keep it."""
+    if user is not None:
+        return record_event(
+            None,
+            LOGIN_FAILED,
+            "accounts.user",
+            object_id=user.pk,
+            object_repr=str(getattr(user, "username", ""))[:150],
+            note="密码错误",
+        )
+    return record_event(None, LOGIN_FAILED, "accounts.user", note="未知用户名")
+
+
+def record_denied(user: Any, method: str, path: str, status: int = 403) -> AuditEntry:
+    """A request refused for lack of permission (HTTP 403). Path only, never the query string."""
+    return record_event(
+        user,
+        DENIED,
+        "http.request",
+        object_repr=f"{method[:10]} {path}"[:200],
+        after={"status": status},
+    )

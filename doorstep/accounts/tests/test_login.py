@@ -386,3 +386,21 @@ def test_right_password_of_a_deactivated_account_is_not_counted_as_failure(world
         Client().post("/accounts/login/", {"username": "officer_a", "password": PASSWORD})
     user = User.objects.get(pk=world.officer_a.pk)
     assert user.failed_logins == 0 and user.locked_until is None
+
+
+def test_every_failed_login_is_in_the_audit_log_without_what_was_typed(world):
+    """For the weekly audit review: a wrong password is recorded against the account; an unknown user name is
+    recorded without the typed text (people type passwords there), once a minute per client address."""
+    from django.core.cache import cache
+
+    cache.clear()
+    client = Client()
+    client.post(reverse("accounts:login"), {"username": "officer_a", "password": "wrong-password-1"})
+    failed = AuditEntry.objects.filter(action="accounts.login_failed")
+    assert failed.count() == 1 and failed.get().object_id == str(world.officer_a.pk)
+    for _ in range(3):
+        client.post(reverse("accounts:login"), {"username": "Secret#Passw0rd", "password": "x"})
+    unknown = failed.exclude(object_id=str(world.officer_a.pk))
+    assert unknown.count() == 1
+    entry = unknown.get()
+    assert "Secret#Passw0rd" not in f"{entry.object_repr} {entry.note} {entry.before} {entry.after}"
