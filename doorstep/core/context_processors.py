@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 from doorstep.accounts.choices import Role
 from doorstep.alarms import devices as alarm_devices
@@ -86,7 +86,7 @@ def navigation(request):
 
 # Modules opened now and then share one dropdown, so that a director's navbar keeps to one row at 1366 px.
 GROUPS = {"org:station_list": "org", "org:staffing": "org", "org:approvals": "org"}
-GROUP_LABELS = {"org": (_noop("组织管理"), "building-community")}
+GROUP_LABELS = {"org": (gettext_noop("组织管理"), "building-community")}
 
 
 def _entries(nav: list[dict]) -> list[dict]:
