@@ -67,7 +67,9 @@ def navigation(request):
     account_items = []
     if can_read_audit(user):
         account_items.append({"url": reverse("audit:log"), "icon": "history", "label": _("审计日志")})
-        account_items.append({"url": reverse("audit:review"), "icon": "report-search", "label": _("审计周报")})
+        account_items.append(
+            {"url": reverse("audit:review"), "icon": "report-search", "label": _("审计周报")}
+        )
     if user.is_superuser or user.role in {Role.ADMIN, Role.LEADER}:
         account_items.append({"url": reverse("api-docs"), "icon": "api", "label": _("接口文档")})
     path = request.path
