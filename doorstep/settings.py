@@ -7,6 +7,7 @@ configuration at all; production (DOORSTEP_ENV=production) refuses to start with
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -343,6 +344,11 @@ for _network in METRICS_ALLOW:
         ipaddress.ip_network(_network, strict=False)
     except ValueError as _exc:
         raise ConfigError(f"DOORSTEP_METRICS_ALLOW: {_network!r} is not an address or network") from _exc
+# Several workers share their metrics through this directory (prometheus_client); it must exist at start.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and not Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).is_dir():
+    raise ConfigError(
+        "PROMETHEUS_MULTIPROC_DIR must be an existing directory (create it before the workers start)"
+    )
 # Logs: "text" (the default) or "json" — one JSON object a line, personal data masked either way.
 LOG_FORMAT = env_str("DOORSTEP_LOG_FORMAT", "text")
 if LOG_FORMAT not in {"text", "json"}:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
@@ -45,5 +47,10 @@ def _unknown_user_failure(request) -> None:
     from doorstep.core.net import client_ip
 
     address = client_ip(request) if request is not None else ""
-    if cache.add(f"audit:login-unknown:{address}", 1, 60):
+    try:
+        first = cache.add(f"audit:login-unknown:{address}", 1, 60)
+    except Exception:  # noqa: BLE001 (the cache — Redis — is down: the login page must still answer)
+        logging.getLogger(__name__).warning("login-failure de-duplication unavailable; not recorded")
+        return
+    if first:
         record_login_failure("")

@@ -25,6 +25,7 @@ from doorstep.audit.services import record_event
 from doorstep.core.errors import ServiceError
 
 MIN_DAYS = 365
+MAX_DAYS = 36500  # a hundred years: beyond, the cutoff would fall before year 1
 DEFAULT_BATCH = 5000
 LOGS = (("auditentry", AuditEntry), ("accessentry", AccessEntry))
 LOG_LABELS = {"auditentry": "操作日志", "accessentry": "个人信息访问日志"}
@@ -44,6 +45,8 @@ def cutoff_for(days: int, now: dt.datetime | None = None) -> dt.datetime:
             _("审计记录至少保留%(min)s天，不能按%(days)s天清理") % {"min": MIN_DAYS, "days": days},
             code="too_short",
         )
+    if days > MAX_DAYS:
+        raise ServiceError(_("保留天数不能超过%(max)s天") % {"max": MAX_DAYS}, code="too_long")
     return (now or timezone.now()) - dt.timedelta(days=days)
 
 

@@ -92,7 +92,7 @@ class Week:
 
 def parse_week(text: str) -> Week:
     """'2026-W47' → Week; ValueError (with a Chinese message) for anything else."""
-    m = WEEK_RE.match(text or "")
+    m = WEEK_RE.fullmatch(text or "")
     if not m:
         raise ValueError(_("周次格式应为 YYYY-Www，例如 2026-W47"))
     year, number = int(m.group(1)), int(m.group(2))
@@ -100,7 +100,7 @@ def parse_week(text: str) -> Week:
         dt.date.fromisocalendar(year, number, 1)
     except ValueError as exc:
         raise ValueError(_("%(year)s年没有第%(week)s周") % {"year": year, "week": number}) from exc
-    if year < 2000:
+    if not 2000 <= year <= 9998:  # 9999-W52 would end past date.max
         raise ValueError(_("周次超出范围"))
     return Week(year, number)
 

@@ -156,7 +156,8 @@ def record_login_failure(username: str, *, user: Any = None) -> AuditEntry:
 
 
 def record_denied(user: Any, method: str, path: str, status: int = 403) -> AuditEntry:
-    """A request refused for lack of permission (HTTP 403). Path only, never the query string."""
+    """A request refused for lack of permission (HTTP 403). `path` is the route's name (DeniedAccessMiddleware),
+    never a caller-chosen path or a query string."""
     return record_event(
         user,
         DENIED,

@@ -58,7 +58,10 @@ def check_channel_layer() -> None:
         raise CheckFailed("no channel layer configured")
 
     async def round_trip() -> None:
-        channel = await layer.new_channel("readyz.")
+        # A plain name, not `new_channel()`: a process-local ("!") channel may be received by one event loop
+        # per layer only, and the consoles' WebSockets already receive on this process's loop (channels_redis
+        # then fails the probe with "Two event loops are trying to receive()").
+        channel = f"readyz.{uuid.uuid4().hex}"
         nonce = uuid.uuid4().hex
         await layer.send(channel, {"type": "readyz.ping", "nonce": nonce})
         message = await asyncio.wait_for(layer.receive(channel), CHECK_TIMEOUT)

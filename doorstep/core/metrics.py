@@ -72,9 +72,14 @@ def route_label(request: HttpRequest) -> str:
 
 
 def observe(request: HttpRequest, status: int, seconds: float) -> None:
-    method = request.method if request.method in METHODS else "other"
-    REQUEST_LATENCY.labels(method=method, route=route_label(request)).observe(seconds)
-    RESPONSES.labels(status_class=f"{status // 100}xx" if 100 <= status < 600 else "other").inc()
+    """Count one request. Never fails the request: a metrics problem (an unwritable multiprocess directory)
+    is logged, the answer goes out."""
+    try:
+        method = request.method if request.method in METHODS else "other"
+        REQUEST_LATENCY.labels(method=method, route=route_label(request)).observe(seconds)
+        RESPONSES.labels(status_class=f"{status // 100}xx" if 100 <= status < 600 else "other").inc()
+    except Exception:  # noqa: BLE001 (metrics must never break a request)
+        logging.getLogger(__name__).exception("request metrics not recorded")
 
 
 class RequestMetricsMiddleware:
@@ -252,9 +257,17 @@ def token_matches(request: HttpRequest, token: str) -> bool:
 
 
 def may_scrape(request: HttpRequest) -> bool:
+    """The bearer token, or an allowed client address. A request through a trusted proxy that names no valid
+    client (no or a malformed X-Forwarded-For) is refused: the proxy's own address must not let the world in."""
     allowed = getattr(settings, "METRICS_ALLOW", DEFAULT_ALLOW)
     token = getattr(settings, "METRICS_TOKEN", "")
-    return token_matches(request, token) or address_allowed(_client_address(request), allowed)
+    if token_matches(request, token):
+        return True
+    peer = request.META.get("REMOTE_ADDR") or ""
+    client = _client_address(request)
+    if peer in getattr(settings, "TRUSTED_PROXIES", []) and client == peer:
+        return False
+    return address_allowed(client, allowed)
 
 
 @never_cache

@@ -404,3 +404,19 @@ def test_every_failed_login_is_in_the_audit_log_without_what_was_typed(world):
     assert unknown.count() == 1
     entry = unknown.get()
     assert "Secret#Passw0rd" not in f"{entry.object_repr} {entry.note} {entry.before} {entry.after}"
+
+
+def test_the_login_page_answers_when_the_cache_is_down(world):
+    """Recording an unknown user name's failure uses the cache to de-duplicate; Redis down must not be a 500."""
+    dead = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with override_settings(CACHES=dead):
+        from django.core.cache import caches
+
+        caches._settings = None  # pick up the overridden CACHES
+        response = Client().post(reverse("accounts:login"), {"username": "nobody-here", "password": "x"})
+    assert response.status_code == 200 and WRONG_PASSWORD_TEXT in response.content.decode()

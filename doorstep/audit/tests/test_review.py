@@ -241,21 +241,36 @@ def test_denied_access_middleware_records_403_only_once_per_burst(world):
     from django.core.cache import cache
 
     cache.clear()
+    from django.contrib.auth.models import AnonymousUser
+    from django.urls import resolve
+
     factory = RequestFactory()
-    request = factory.get("/registry/persons/5/?q=13800138000")
-    request.user = world.officer_b
+
+    def req(path, user, method="get"):
+        request = getattr(factory, method)(path)
+        request.user = user
+        request.resolver_match = resolve(path.split("?")[0])
+        return request
+
+    request = req("/registry/persons/5/?q=13800138000", world.officer_b)
     forbidden = DeniedAccessMiddleware(lambda r: HttpResponseForbidden())
     forbidden(request)
     forbidden(request)  # the same refusal again within a minute: not recorded twice
+    forbidden(req("/registry/persons/6/", world.officer_b))  # the same route, another id: not either
     DeniedAccessMiddleware(lambda r: HttpResponse())(request)
     rows = list(AuditEntry.objects.filter(action="security.denied"))
     assert len(rows) == 1
-    assert rows[0].object_repr == "GET /registry/persons/5/"  # never the query string
+    route = resolve("/registry/persons/5/").view_name
+    assert (
+        rows[0].object_repr == f"GET {route}"
+    )  # the route's name: never the path a caller chose, nor a query
     assert rows[0].actor_id == world.officer_b.pk
-    other = factory.get("/registry/persons/6/")
-    other.user = world.officer_b
-    forbidden(other)
+    forbidden(req("/registry/houses/5/", world.officer_b))  # another route
     assert AuditEntry.objects.filter(action="security.denied").count() == 2
+    # Anonymous callers (a CSRF refusal needs no account): one entry a minute per address, whatever the route.
+    for path in ("/org/stations/1/", "/org/stations/2/", "/registry/persons/7/", "/desk/"):
+        forbidden(req(path, AnonymousUser(), method="post"))
+    assert AuditEntry.objects.filter(action="security.denied").count() == 3
     cache.clear()
 
 
@@ -285,11 +300,15 @@ def test_denied_access_middleware_wired_after_authentication_sees_user_and_ip(wo
     settings.ROOT_URLCONF = __name__
     assert client_for(world.officer_a).get("/forbidden/?phone=13800138000").status_code == 403
     row = AuditEntry.objects.get(action="security.denied")
-    assert (row.actor_id, row.object_repr, row.ip, row.channel) == (
-        world.officer_a.pk,
-        "GET /forbidden/",
-        "127.0.0.1",
-        "web",
-    )
+    assert (row.actor_id, row.ip, row.channel) == (world.officer_a.pk, "127.0.0.1", "web")
+    assert row.object_repr.startswith("GET ") and "_forbidden_view" in row.object_repr
+    assert "13800138000" not in row.object_repr
     assert review.SECTION_BY_KEY["denied"].query is not None
     cache.clear()
+
+
+@pytest.mark.parametrize("week", ["9999-W52", "1999-W10", "2026-W01\n"])
+def test_weeks_out_of_range_are_a_400_not_a_500(world, client_for, week):
+    client = client_for(world.admin)
+    assert client.get("/audit/review/", {"week": week}).status_code == 400
+    assert client.get("/audit/review/export/", {"week": week, "fmt": "csv"}).status_code == 400

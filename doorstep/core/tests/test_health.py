@@ -163,3 +163,19 @@ def test_mqtt_address_defaults():
     assert health.mqtt_address("mqtt://broker.local") == ("broker.local", 1883)
     assert health.mqtt_address("mqtts://u:p@broker.local") == ("broker.local", 8883)
     assert health.mqtt_address("mqtt://10.0.0.5:1884") == ("10.0.0.5", 1884)
+
+
+def test_the_channel_probe_uses_a_plain_channel_not_a_process_local_one(monkeypatch):
+    """A process-local ("!") channel may be received by one event loop per layer (channels_redis), and the
+    consoles' WebSockets already receive on the server's loop: the probe must not use `new_channel()`."""
+    from channels.layers import get_channel_layer
+
+    from doorstep.core import health
+
+    layer = get_channel_layer()
+
+    async def refuse(prefix="specific."):
+        raise AssertionError("the readiness probe must not use a process-local channel")
+
+    monkeypatch.setattr(layer, "new_channel", refuse)
+    health.check_channel_layer()

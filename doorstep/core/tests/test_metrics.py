@@ -98,6 +98,22 @@ def test_behind_a_trusted_proxy_the_forwarded_client_counts():
     )
 
 
+@override_settings(TRUSTED_PROXIES=["127.0.0.1"])
+@pytest.mark.parametrize("forwarded", [None, "1.2.3.4:5555", "[2001:db8::1]:443", "unknown", "127.0.0.1"])
+def test_through_the_proxy_without_a_valid_client_address_is_refused(forwarded):
+    """The proxy's own (allowed) address must not stand in for a client it failed to name."""
+    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    assert Client().get("/metrics", REMOTE_ADDR="127.0.0.1", **extra).status_code == 404
+
+
+def test_a_metrics_failure_never_fails_the_request(monkeypatch, db):
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("histogram_1.db")
+
+    monkeypatch.setattr(metrics.REQUEST_LATENCY, "labels", broken)
+    assert Client().get("/accounts/login/").status_code == 200
+
+
 def _route_samples(families, route_prefix="org:"):
     family = families["doorstep_http_request_duration_seconds"]
     return {s.labels["route"] for s in samples(family, "doorstep_http_request_duration_seconds_count")}
