@@ -8,6 +8,8 @@ service-desk case (`?intake=<pk>`): the form is prefilled from the desk item and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +23,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
@@ -252,90 +255,102 @@ def incident_template(request):
     return response
 
 
-# --- baselines -----------------------------------------------------------------------------------------------
-def _baseline_page(request, form: BaselineForm | None, status: int = 200) -> HttpResponse:
-    user = request.user
-    qs = access.baselines_for(user).order_by("grid__code", "element", "-as_of")
-    filterset, page = _filtered(request, BaselineFilterSet, qs)
+# --- baselines and verification samples ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Samples:
+    """One of the evaluation office's two ledgers: its rows, filter, form, service and wording."""
+
+    rows: Callable[[Any], QuerySet[Any]]
+    order: tuple[str, ...]
+    filterset: Any
+    form: Any
+    record: Callable[..., Any]
+    template: str
+    active: str
+    refused: str
+    recorded: str
+
+
+BASELINES = _Samples(
+    rows=access.baselines_for,
+    order=("grid__code", "element", "-as_of"),
+    filterset=BaselineFilterSet,
+    form=BaselineForm,
+    record=baselines.record_baseline,
+    template="evaluation/baseline_list.html",
+    active="baselines",
+    refused=gettext_lazy("只有考评办和系统管理员可以维护应采集基数"),
+    recorded=gettext_lazy("已登记应采集基数：%(item)s"),
+)
+VERIFICATIONS = _Samples(
+    rows=access.verifications_for,
+    order=("-checked_on", "-id"),
+    filterset=VerificationFilterSet,
+    form=VerificationForm,
+    record=baselines.record_verification,
+    template="evaluation/verification_list.html",
+    active="verifications",
+    refused=gettext_lazy("只有考评办和系统管理员可以登记核查抽样"),
+    recorded=gettext_lazy("已登记核查抽样：%(item)s"),
+)
+
+
+def _samples_page(request, kind: _Samples, form: Any, status: int = 200) -> HttpResponse:
+    filterset, page = _filtered(request, kind.filterset, kind.rows(request.user).order_by(*kind.order))
     return render(
         request,
-        "evaluation/baseline_list.html",
-        {"filter": filterset, "page": page, "form": form, "active": "baselines"},
+        kind.template,
+        {"filter": filterset, "page": page, "form": form, "active": kind.active},
         status=status,
     )
+
+
+def _samples_list(request, kind: _Samples) -> HttpResponse:
+    user = request.user
+    access.require_sample_view(user)
+    form = kind.form(grids=Territory.for_user(user).grids()) if access.may_keep_samples(user) else None
+    return _samples_page(request, kind, form)
+
+
+def _samples_new(request, kind: _Samples) -> HttpResponse:
+    user = request.user
+    access.require_sample_view(user)
+    if not access.may_keep_samples(user):
+        raise PermissionDenied(str(kind.refused))
+    if request.method != "POST":
+        return redirect(f"evaluation:{kind.active}")
+    form = kind.form(request.POST, grids=Territory.for_user(user).grids())
+    if form.is_valid():
+        try:
+            item = kind.record(**form.cleaned_data, by=user)
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, str(kind.recorded) % {"item": item})
+            return redirect(f"evaluation:{kind.active}")
+    return _samples_page(request, kind, form, status=400)
 
 
 @login_required
 def baseline_list(request):
-    user = request.user
-    access.require_sample_view(user)
-    form = BaselineForm(grids=Territory.for_user(user).grids()) if access.may_keep_samples(user) else None
-    return _baseline_page(request, form)
+    return _samples_list(request, BASELINES)
 
 
 @login_required
 def baseline_new(request):
-    user = request.user
-    access.require_sample_view(user)
-    if not access.may_keep_samples(user):
-        raise PermissionDenied(_("只有考评办和系统管理员可以维护应采集基数"))
-    if request.method != "POST":
-        return redirect("evaluation:baselines")
-    form = BaselineForm(request.POST, grids=Territory.for_user(user).grids())
-    if form.is_valid():
-        try:
-            baseline = baselines.record_baseline(**form.cleaned_data, by=user)
-        except NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except ServiceError as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("已登记应采集基数：%(baseline)s") % {"baseline": baseline})
-            return redirect("evaluation:baselines")
-    return _baseline_page(request, form, status=400)
-
-
-# --- verification samples ------------------------------------------------------------------------------------
-def _verification_page(request, form: VerificationForm | None, status: int = 200) -> HttpResponse:
-    user = request.user
-    qs = access.verifications_for(user).order_by("-checked_on", "-id")
-    filterset, page = _filtered(request, VerificationFilterSet, qs)
-    return render(
-        request,
-        "evaluation/verification_list.html",
-        {"filter": filterset, "page": page, "form": form, "active": "verifications"},
-        status=status,
-    )
+    return _samples_new(request, BASELINES)
 
 
 @login_required
 def verification_list(request):
-    user = request.user
-    access.require_sample_view(user)
-    form = VerificationForm(grids=Territory.for_user(user).grids()) if access.may_keep_samples(user) else None
-    return _verification_page(request, form)
+    return _samples_list(request, VERIFICATIONS)
 
 
 @login_required
 def verification_new(request):
-    user = request.user
-    access.require_sample_view(user)
-    if not access.may_keep_samples(user):
-        raise PermissionDenied(_("只有考评办和系统管理员可以登记核查抽样"))
-    if request.method != "POST":
-        return redirect("evaluation:verifications")
-    form = VerificationForm(request.POST, grids=Territory.for_user(user).grids())
-    if form.is_valid():
-        try:
-            verification = baselines.record_verification(**form.cleaned_data, by=user)
-        except NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except ServiceError as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(request, _("已登记核查抽样：%(v)s") % {"v": verification})
-            return redirect("evaluation:verifications")
-    return _verification_page(request, form, status=400)
+    return _samples_new(request, VERIFICATIONS)
 
 
 urlpatterns = [
