@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +37,11 @@ from doorstep.portal.choices import NoticeStatus
 from doorstep.portal.models import Notice
 
 TITLE_MAX = 100
-BODY_MAX = 5000
+BODY_MAX = publicity.POST_BODY_MAX
 MAX_PK = 2**63
 EVENTS_PAST_DAYS = 60
 EVENTS_MAX = 100  # rows of each part of the calendar
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_RE = publicity.CONTROL_RE  # notices are plain text like the publicity posts
 PUBLISH, WITHDRAW = "publish", "withdraw"
 TRANSITIONS = {
     PUBLISH: ({NoticeStatus.DRAFT, NoticeStatus.WITHDRAWN}, NoticeStatus.PUBLISHED),
@@ -74,15 +73,7 @@ def clean_title(title: str | None) -> str:
     return title
 
 
-def clean_body(body: str | None) -> str:
-    body = (body or "").replace("\r\n", "\n").strip()
-    if not body:
-        raise ServiceError(_("请填写正文"), code="body")
-    if CONTROL_RE.search(body):
-        raise ServiceError(_("正文含有无法显示的控制字符"), code="body")
-    if len(body) > BODY_MAX:
-        raise ServiceError(_("正文不能超过%(n)d字") % {"n": BODY_MAX}, code="body")
-    return body
+clean_body = publicity.clean_body  # the same rule as a post's body (plain text, BODY_MAX characters)
 
 
 def is_live(notice: Notice, today: dt.date) -> bool:
