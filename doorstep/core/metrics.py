@@ -31,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from doorstep.core.logging import current_request
+from doorstep.core.net import client_ip  # the project's one reading of X-Forwarded-For
 
 logger = logging.getLogger(__name__)
 
@@ -227,12 +228,6 @@ def scrape_sources() -> _Chain:
 # --- access ---------------------------------------------------------------------------------------------
 
 
-def _client_address(request: HttpRequest) -> str:
-    from doorstep.core.net import client_ip  # the project's one reading of X-Forwarded-For
-
-    return client_ip(request)
-
-
 def address_allowed(address: str, allowed: Iterable[str]) -> bool:
     """Is the address in one of the allowed addresses or networks ("10.0.0.0/8")?"""
     try:
@@ -264,7 +259,7 @@ def may_scrape(request: HttpRequest) -> bool:
     if token_matches(request, token):
         return True
     peer = request.META.get("REMOTE_ADDR") or ""
-    client = _client_address(request)
+    client = client_ip(request)
     if peer in getattr(settings, "TRUSTED_PROXIES", []) and client == peer:
         return False
     return address_allowed(client, allowed)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.audit.models import AccessKind
 from doorstep.audit.services import record_access
 from doorstep.core.errors import NotAllowed, ServiceError
@@ -33,7 +34,7 @@ from doorstep.registry.forms import style
 PER_PAGE = 24
 
 
-class CommentaryForm(forms.Form):
+class CommentaryForm(ServiceErrorsMixin, forms.Form):
     summary = forms.CharField(
         label=gettext_lazy("总体情况"),
         max_length=4000,
@@ -58,9 +59,6 @@ class CommentaryForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-
-    def add_service_error(self, exc: ServiceError) -> None:
-        self.add_error(exc.code if exc.code in self.fields else None, str(exc))
 
 
 def _require_read(user) -> None:

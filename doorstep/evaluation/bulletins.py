@@ -35,6 +35,7 @@ from doorstep.audit.services import record_change, snapshot
 from doorstep.core import pdf
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.evaluation import pages, periods, scopes
+from doorstep.evaluation.access import MAX_PK
 from doorstep.evaluation.choices import Level, PeriodKind
 from doorstep.evaluation.engine import Period
 from doorstep.evaluation.models_links import Bulletin, BulletinStatus
@@ -50,7 +51,6 @@ COMMENTARY_TITLES = {
     "requirements": "工作要求",
 }
 MAX_TEXT = 4000
-MAX_PK = 2**63
 STATIONS_PER_TABLE = 5  # the PDF's KPI table: KPIs down, stations across, this many stations per table
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
+from doorstep.core.forms import IdModelChoiceField
 from doorstep.core.validators import within_service_years
 from doorstep.evaluation import incidents
 from doorstep.evaluation.choices import INCIDENT_TYPES, Element, IncidentCategory
@@ -35,7 +36,7 @@ def not_in_future(value: dt.date | None) -> None:
         raise forms.ValidationError(_("日期不能晚于今天"), code="future")
 
 
-class GridChoiceField(forms.ModelChoiceField):
+class GridChoiceField(IdModelChoiceField):
     def label_from_instance(self, obj: Grid) -> str:
         return f"{obj.community.name} · {obj.name}（{obj.code}）"
 

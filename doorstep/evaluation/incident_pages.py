@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.ids import id_param
 from doorstep.desk.choices import IntakeKind
 from doorstep.evaluation import access, baselines, incidents
 from doorstep.evaluation.incident_forms import (
@@ -87,11 +88,8 @@ def _intake_from(request):
         return None
     from doorstep.desk import selectors as desk_selectors
 
-    try:
-        pk = int(raw)
-    except ValueError as exc:
-        raise Http404 from exc
-    if not 0 < pk < access.MAX_PK:
+    pk = id_param(raw)
+    if not pk:
         raise Http404
     intake = desk_selectors.get_intake_for(request.user, pk)
     if intake.kind != IntakeKind.CASE:

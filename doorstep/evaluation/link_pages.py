@@ -24,8 +24,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
+from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.core.errors import NotAllowed, ServiceError
-from doorstep.core.forms import IdMultipleChoiceField
+from doorstep.core.forms import IdModelChoiceField, IdMultipleChoiceField
 from doorstep.evaluation import links
 from doorstep.evaluation.models_links import DepartmentLink, LeaderLink
 from doorstep.org.models import Station
@@ -35,13 +36,13 @@ PER_PAGE = 30
 MAX_FOLLOW_UPS = 5
 
 
-class LinkForm(forms.Form):
+class LinkForm(ServiceErrorsMixin, forms.Form):
     kind = forms.ChoiceField(
         label=gettext_lazy("挂点类型"),
         choices=[("leader", gettext_lazy("领导挂点")), ("department", gettext_lazy("部门挂点"))],
         initial="leader",
     )
-    leader = forms.ModelChoiceField(label=gettext_lazy("挂点领导"), queryset=None, required=False)
+    leader = IdModelChoiceField(label=gettext_lazy("挂点领导"), queryset=None, required=False)
     stations = IdMultipleChoiceField(
         label=gettext_lazy("挂点派出所（1–2个）"),
         queryset=None,
@@ -49,7 +50,7 @@ class LinkForm(forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
     department = forms.CharField(label=gettext_lazy("部门"), max_length=50, required=False)
-    station = forms.ModelChoiceField(label=gettext_lazy("部门挂点派出所"), queryset=None, required=False)
+    station = IdModelChoiceField(label=gettext_lazy("部门挂点派出所"), queryset=None, required=False)
     started_on = forms.DateField(
         label=gettext_lazy("开始日期"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -79,12 +80,9 @@ class LinkForm(forms.Form):
                 self.add_error("station", _("请选择挂点派出所"))
         return data
 
-    def add_service_error(self, exc: ServiceError) -> None:
-        self.add_error(exc.code if exc.code in self.fields else None, str(exc))
 
-
-class InspectionForm(forms.Form):
-    station = forms.ModelChoiceField(label=gettext_lazy("派出所"), queryset=None)
+class InspectionForm(ServiceErrorsMixin, forms.Form):
+    station = IdModelChoiceField(label=gettext_lazy("派出所"), queryset=None)
     inspected_on = forms.DateField(
         label=gettext_lazy("检查日期"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -115,9 +113,6 @@ class InspectionForm(forms.Form):
             links.FollowUpInput(data.get(f"action_{i}") or "", data.get(f"owner_{i}") or "")
             for i in range(MAX_FOLLOW_UPS)
         ]
-
-    def add_service_error(self, exc: ServiceError) -> None:
-        self.add_error(exc.code if exc.code in self.fields else None, str(exc))
 
 
 def _date_or_today(raw: str | None) -> dt.date:

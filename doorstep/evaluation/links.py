@@ -32,6 +32,7 @@ from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.evaluation import periods
+from doorstep.evaluation.access import MAX_PK
 from doorstep.evaluation.choices import PeriodKind
 from doorstep.evaluation.engine import Period
 from doorstep.evaluation.models_links import DepartmentLink, FollowUp, Inspection, LeaderLink
@@ -40,7 +41,6 @@ from doorstep.org.territory import Territory
 
 MAX_STATIONS_PER_LEADER = 2
 WEEKS_SHOWN = 8
-MAX_PK = 2**63
 DEPARTMENTS = (
     "治安大队",
     "刑侦大队",

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
+from doorstep.core.forms import IdModelChoiceField
 from doorstep.evaluation import periods, spotchecks
 from doorstep.evaluation.engine import Period
 from doorstep.evaluation.models_review import CheckResult, ItemKind, Review, ReviewLevel, ReviewStatus
@@ -134,12 +135,8 @@ class ScoresForm(ServiceErrorsMixin, StyledForm):
             out.append(row)
         return out
 
-    def add_service_error(self, exc: Exception) -> None:
-        code = getattr(exc, "code", "")
-        self.add_error(code if code in self.fields else None, str(exc))
 
-
-class StationChoiceField(forms.ModelChoiceField):
+class StationChoiceField(IdModelChoiceField):
     def label_from_instance(self, obj: Station) -> str:
         return obj.name
 

@@ -41,6 +41,7 @@ from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.evaluation import kpis, periods, scopes
+from doorstep.evaluation.access import MAX_PK
 from doorstep.evaluation.choices import Level
 from doorstep.evaluation.engine import REGISTRY, Period
 from doorstep.evaluation.models_review import (
@@ -56,7 +57,6 @@ from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import GridAssignment, Station
 from doorstep.org.territory import Territory
 
-MAX_PK = 2**63
 # Days after the end of the period by which the evaluator must submit (local practice: configurable here).
 DEADLINE_DAYS = {ReviewLevel.WEEK: 2, ReviewLevel.XUN: 3, ReviewLevel.MONTH: 5}
 COMMENT_BELOW = Decimal("0.6")  # a manual score below 60 % of its points needs a comment

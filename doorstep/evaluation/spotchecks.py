@@ -32,13 +32,13 @@ from django.utils.translation import gettext as _
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
+from doorstep.evaluation.access import MAX_PK
 from doorstep.evaluation.engine import Period
 from doorstep.evaluation.models_review import CheckResult, SpotCheck, SpotCheckItem
 from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import GridAssignment, Station
 from doorstep.org.territory import Territory
 
-MAX_PK = 2**63
 MAX_SEED = 2**63 - 1
 MAX_DRAW = 50
 VIEW_ROLES = frozenset({Role.LEADER, Role.EVALUATOR, Role.ADMIN, Role.DIRECTOR})

@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.core.errors import ServiceError
 from doorstep.core.forms import IdModelChoiceField
 from doorstep.desk.models import BusinessType
@@ -52,14 +53,8 @@ class ChoiceStyledForm(StyledForm):
         self._check_classes()
 
 
-class PortalForm(ChoiceStyledForm):
-    """A resident's form: maps a ServiceError to the field it names."""
-
-    service_fields: dict[str, str] = {}
-
-    def add_service_error(self, exc: ServiceError) -> None:
-        field = self.service_fields.get(exc.code, exc.code)
-        self.add_error(field if field in self.fields else None, str(exc))
+class PortalForm(ServiceErrorsMixin, ChoiceStyledForm):
+    """A resident's form: a ServiceError goes on the field its code names (alarms.forms.ServiceErrorsMixin)."""
 
 
 def _phone_field(required: bool = True) -> forms.CharField:
@@ -273,7 +268,6 @@ class BookForm(PortalForm, ContactMixin):
     address_code = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)
 
     field_order = ["room", "slot", "business_type", "name", "phone", "code", "address_text"]
-    service_fields = {"code": "code", "slot": "slot", "business_type": "business_type", "phone": "phone"}
 
     def __init__(self, *args: Any, slots: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -379,7 +373,7 @@ class PlaceForm(StyledForm):
         self.fields["community"].queryset = communities
 
 
-class PublishSlotsForm(ChoiceStyledForm):
+class PublishSlotsForm(ServiceErrorsMixin, ChoiceStyledForm):
     room = IdModelChoiceField(
         label=_("警务室"), queryset=None, empty_label=None, error_messages=_choice_errors()
     )

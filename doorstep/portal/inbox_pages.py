@@ -302,8 +302,7 @@ def slots(request: HttpRequest) -> HttpResponse:
             except NotAllowed as exc:
                 raise PermissionDenied(str(exc)) from exc
             except ServiceError as exc:
-                field = exc.code if exc.code in form.fields else None
-                form.add_error(field, str(exc))
+                form.add_service_error(exc)
             else:
                 messages.success(
                     request, _("已发布%(n)s个时段，跳过已存在的%(s)s个") % {"n": created, "s": skipped}

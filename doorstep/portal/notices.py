@@ -76,14 +76,6 @@ def clean_title(title: str | None) -> str:
 clean_body = publicity.clean_body  # the same rule as a post's body (plain text, BODY_MAX characters)
 
 
-def is_live(notice: Notice, today: dt.date) -> bool:
-    """Shown on the portal: published, and not past its last day."""
-    return notice.status == NoticeStatus.PUBLISHED and (
-        notice.expires_on is None or notice.expires_on >= today
-    )
-
-
-# --- public reads ----------------------------------------------------------------------------------------------
 def public_notices(today: dt.date | None = None) -> QuerySet[Notice]:
     """Published notices not expired on `today`, newest first (station notices carry their station)."""
     today = today or timezone.localdate()

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import form_errors_text
 from doorstep.desk.models import BusinessType
 from doorstep.mediation.choices import CLOSED as MEDIATION_CLOSED
 from doorstep.mediation.choices import Status as MediationStatus
@@ -172,7 +173,7 @@ def book_code(request: HttpRequest) -> JsonResponse:
     """Text a one-time code for a booking: JSON {ok, detail}."""
     form = forms.CodeRequestForm(request.POST)
     if not form.is_valid():
-        detail = "；".join(str(e) for errors in form.errors.values() for e in errors)
+        detail = form_errors_text(form)
         return JsonResponse({"ok": False, "detail": detail}, status=400)
     phone = form.cleaned_data["phone"]
     digest = phones.phone_hash(phone)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doorstep.core.errors import ServiceError
 from doorstep.core.forms import IdModelChoiceField, IdMultipleChoiceField
+from doorstep.core.ids import ascii_digits
 from doorstep.evaluation import periods
 from doorstep.org.models import Community, Station
 from doorstep.org.territory import Territory
@@ -78,7 +79,7 @@ class AnswerForm(forms.Form):
 
     def clean_code(self) -> str:
         code = (self.cleaned_data.get("code") or "").strip()
-        if not (code.isascii() and code.isdigit() and len(code) == phones.CODE_DIGITS):
+        if not (ascii_digits(code) and len(code) == phones.CODE_DIGITS):
             raise forms.ValidationError(_("验证码为6位数字"))
         return code
 
