@@ -45,3 +45,38 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None or value.strip() == "":
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def parse_data_keys(text: str, *, source: str) -> tuple[list[tuple[str, bytes]], bytes | None]:
+    """Read data keys from "kid:base64" items (commas or lines; "#" starts a comment).
+
+    Returns the encryption keys in order — the first is the active one — and the search (HMAC) key if an
+    item is named "search". Every key is 32 random bytes (AES-256); a key id is 1-16 letters or digits.
+    """
+    import base64
+    import binascii
+    import re
+
+    keys: list[tuple[str, bytes]] = []
+    search: bytes | None = None
+    for raw in re.split(r"[,\n]", text):
+        item = raw.split("#", 1)[0].strip()
+        if not item:
+            continue
+        kid, sep, encoded = item.partition(":")
+        kid = kid.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z0-9]{1,16}", kid):
+            raise ConfigError(f"{source}: each key must be written kid:base64 (kid: 1-16 letters or digits)")
+        try:
+            key = base64.b64decode(encoded.strip(), altchars=b"-_", validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ConfigError(f"{source}: the key {kid!r} is not valid base64") from exc
+        if len(key) != 32:
+            raise ConfigError(f"{source}: the key {kid!r} must be 32 bytes (AES-256), got {len(key)}")
+        if kid == "search":
+            search = key
+        elif any(kid == other for other, _key in keys):
+            raise ConfigError(f"{source}: the key id {kid!r} appears twice")
+        else:
+            keys.append((kid, key))
+    return keys, search
