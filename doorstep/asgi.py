@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from doorstep.accounts.sockets import TwoFactorSocketMiddleware  # noqa: E402
 from doorstep.alarms.routing import websocket_urlpatterns as alarm_websockets  # noqa: E402
 from doorstep.duty.routing import websocket_urlpatterns as duty_websockets  # noqa: E402
 from doorstep.video.routing import websocket_urlpatterns as video_websockets  # noqa: E402
@@ -20,7 +21,10 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(alarm_websockets + video_websockets + duty_websockets))
+            AuthMiddlewareStack(
+                # a session that has not passed two-factor login is anonymous to every consumer
+                TwoFactorSocketMiddleware(URLRouter(alarm_websockets + video_websockets + duty_websockets))
+            )
         ),
     }
 )

@@ -6,6 +6,7 @@ configuration at all; production (DOORSTEP_ENV=production) refuses to start with
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from doorstep.core.env import ConfigError, env_bool, env_int, env_list, env_str
+from doorstep.core.env import ConfigError, env_bool, env_int, env_list, env_str, parse_data_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "doorstep.core",
     "doorstep.accounts",
     "doorstep.audit",
@@ -76,7 +79,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed two-factor
     "doorstep.accounts.middleware.SessionLimitsMiddleware",
+    "doorstep.accounts.middleware.TwoFactorMiddleware",  # unverified sessions reach only verify/enrol/logout
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "doorstep.audit.middleware.RequestContextMiddleware",
@@ -167,6 +172,41 @@ else:
         "OPTIONS": {"MAX_ENTRIES": 20000},
     }
 
+# --- personal data encrypted at rest (core.crypto, ADR 0021) ------------------------------------------------
+# ID numbers and phone numbers of persons are stored AES-256-GCM encrypted; exact and last-digits search go
+# through keyed HMACs of them. DOORSTEP_DATA_KEYS is "kid:base64,..." (the first key encrypts, the others
+# still decrypt — rotation: put a new key first, run `doorstep rotate-data-keys`, then drop the old one);
+# or DOORSTEP_DATA_KEY_FILE names a file with one "kid:base64" per line. The HMAC key is DOORSTEP_SEARCH_KEY
+# (base64) or a "search:base64" line of the key file. `doorstep data-keys generate` prints new keys.
+# Development and tests use fixed keys derived from a public constant; production must bring its own.
+_data_key_file = env_str("DOORSTEP_DATA_KEY_FILE", "")
+if _data_key_file:
+    try:
+        _data_key_text = Path(_data_key_file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"DOORSTEP_DATA_KEY_FILE cannot be read: {exc}") from exc
+    DATA_KEYS, _file_search_key = parse_data_keys(_data_key_text, source="DOORSTEP_DATA_KEY_FILE")
+else:
+    DATA_KEYS, _file_search_key = parse_data_keys(
+        env_str("DOORSTEP_DATA_KEYS", ""), source="DOORSTEP_DATA_KEYS"
+    )
+_env_search_key = env_str("DOORSTEP_SEARCH_KEY", "")
+DATA_SEARCH_KEY = (
+    parse_data_keys("search:" + _env_search_key, source="DOORSTEP_SEARCH_KEY")[1]
+    if _env_search_key
+    else _file_search_key
+)
+DATA_KEYS_ARE_DEVELOPMENT_KEYS = not DATA_KEYS
+if PRODUCTION and (not DATA_KEYS or not DATA_SEARCH_KEY):
+    raise ConfigError(
+        "production needs its own data keys: DOORSTEP_DATA_KEYS (or DOORSTEP_DATA_KEY_FILE) and "
+        "DOORSTEP_SEARCH_KEY — `doorstep data-keys generate` prints new ones"
+    )
+if not DATA_KEYS:
+    DATA_KEYS = [("dev1", hashlib.sha256(b"doorstep development data key - not secret").digest())]
+if not DATA_SEARCH_KEY:
+    DATA_SEARCH_KEY = hashlib.sha256(b"doorstep development search key - not secret").digest()
+
 # --- accounts and sessions ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["doorstep.accounts.backends.LockoutModelBackend"]
@@ -185,6 +225,14 @@ LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 LOCKOUT_THRESHOLD = env_int("LOCKOUT_THRESHOLD", 5)  # consecutive failures
 LOCKOUT_MINUTES = env_int("LOCKOUT_MINUTES", 10)
+# Two-factor login (TOTP) for the roles in accounts.choices.TWO_FACTOR_ROLES (issue #12 item 3). On in
+# production and not to be turned off there; off by default in development and tests (`make demo`,
+# `force_login`), where the tests of accounts/tests/test_two_factor.py turn it on.
+TWO_FACTOR_REQUIRED = env_bool("DOORSTEP_TWO_FACTOR", default=PRODUCTION)
+if PRODUCTION and not TWO_FACTOR_REQUIRED:
+    raise ConfigError("DOORSTEP_TWO_FACTOR cannot be turned off in production")
+OTP_TOTP_ISSUER = env_str("DOORSTEP_TWO_FACTOR_ISSUER", "家门口派出所")
+OTP_TOTP_THROTTLE_FACTOR = 1  # waits of 1, 2, 4, 8… s after failed codes, besides the account lockout
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
@@ -232,7 +280,10 @@ REST_FRAMEWORK = {
         "doorstep.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "doorstep.accounts.permissions.TokenScopePermission",  # a token reaches only its scopes
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

@@ -30,7 +30,11 @@ class LockoutModelBackend(ModelBackend):
         if user.check_password(password):
             if not self.user_can_authenticate(user):
                 return None  # deactivated: refused, but a right password is not a failure to count
-            services.record_successful_login(user)
+            from doorstep.accounts import two_factor
+
+            # With a second factor to come, the failure count is cleared only when that passes too.
+            if not two_factor.asks_second_factor(user):
+                services.record_successful_login(user)
             return user
         if services.record_failed_login(user):
             raise AccountLocked

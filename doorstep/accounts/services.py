@@ -1,4 +1,4 @@
-"""Account writes: users, login failures and lockout, API tokens."""
+"""Account writes: users, login failures and lockout, two-factor login and recovery codes, API tokens."""
 
 from __future__ import annotations
 
@@ -12,12 +12,22 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from doorstep.accounts.choices import ROLE_SCOPE, Role, Scope
-from doorstep.accounts.models import ApiToken, User, hash_token
-from doorstep.audit.services import record_change
+from doorstep.accounts.choices import ROLE_SCOPE, Role, Scope, TokenScope
+from doorstep.accounts.models import (
+    ApiToken,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    User,
+    hash_recovery_code,
+    hash_token,
+)
+from doorstep.audit.services import record_change, record_event
 from doorstep.core.errors import NotAllowed, ServiceError
 
 TOKEN_PREFIX_LEN = 8
+TWO_FACTOR_FAILED = "accounts.two_factor_failed"
+RECOVERY_CODE_COUNT = 10
+RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off paper
 
 
 def _require_admin(by: Any) -> None:
@@ -50,12 +60,23 @@ def create_user(
     return user
 
 
-def record_failed_login(user: User) -> bool:
-    """Count a failed password; lock for LOCKOUT_MINUTES at LOCKOUT_THRESHOLD. Returns True if now locked."""
+def record_failed_login(user: User, *, second_factor: bool = False) -> bool:
+    """Count a failed password — or a wrong two-factor or recovery code (`second_factor`), which counts toward
+    the same lock; lock for LOCKOUT_MINUTES at LOCKOUT_THRESHOLD. Returns True if now locked."""
     from doorstep.audit.services import record_login_failure
 
     with transaction.atomic():
-        record_login_failure(user.username, user=user)
+        if second_factor:
+            record_event(
+                None,
+                TWO_FACTOR_FAILED,
+                "accounts.user",
+                object_id=user.pk,
+                object_repr=user.username[:150],
+                note="两步验证码或恢复码错误",
+            )
+        else:
+            record_login_failure(user.username, user=user)
         User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
         user.refresh_from_db(fields=["failed_logins", "locked_until"])
         if user.failed_logins >= settings.LOCKOUT_THRESHOLD:
@@ -81,13 +102,25 @@ def record_successful_login(user: User) -> None:
 
 @transaction.atomic
 def issue_token(
-    user: User, *, name: str, expires_at: dt.datetime | None = None, by: Any
+    user: User,
+    *,
+    name: str,
+    expires_at: dt.datetime | None = None,
+    scopes: list[str] | tuple[str, ...] | None = None,
+    by: Any,
 ) -> tuple[ApiToken, str]:
-    """Create an API token; the plain key is returned once and never stored."""
+    """Create an API token; the plain key is returned once and never stored. `scopes` are TokenScope codes;
+    None gives the whole catalogue (system callers and fixtures; the account page always names them)."""
     if by is not None and by.pk != user.pk:
         _require_admin(by)
     if not name.strip():
         raise ServiceError(_("请填写令牌用途"))
+    scopes = list(TokenScope.values) if scopes is None else sorted(set(scopes))
+    if not scopes:
+        raise ServiceError(_("请至少选择一项权限范围"))
+    unknown = [code for code in scopes if code not in TokenScope.values]
+    if unknown:
+        raise ServiceError(_("未知的权限范围：%(scopes)s") % {"scopes": "、".join(unknown)})
     key = "ds_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -95,8 +128,14 @@ def issue_token(
         prefix=key[3 : 3 + TOKEN_PREFIX_LEN],
         key_hash=hash_token(key),
         expires_at=expires_at,
+        scopes=scopes,
     )
-    record_change(by, "accounts.issue_token", token, after={"name": token.name, "prefix": token.prefix})
+    record_change(
+        by,
+        "accounts.issue_token",
+        token,
+        after={"name": token.name, "prefix": token.prefix, "scopes": scopes, "user": user.username},
+    )
     return token, key
 
 
@@ -104,10 +143,20 @@ def issue_token(
 def revoke_token(token: ApiToken, *, by: Any) -> ApiToken:
     if by is not None and by.pk != token.user_id:
         _require_admin(by)
+    token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)  # revoked meanwhile?
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        record_change(by, "accounts.revoke_token", token, after={"revoked_at": token.revoked_at.isoformat()})
+        record_change(
+            by,
+            "accounts.revoke_token",
+            token,
+            after={
+                "revoked_at": token.revoked_at.isoformat(),
+                "prefix": token.prefix,
+                "user": token.user.username,
+            },
+        )
     return token
 
 
@@ -120,3 +169,168 @@ def authenticate_token(key: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+# --- two-factor login -------------------------------------------------------------------------------------
+
+
+def _device_name() -> str:
+    return _("身份验证器")
+
+
+@transaction.atomic
+def start_enrolment(user: User) -> Any:
+    """The unconfirmed authenticator the enrolment page shows (a new secret, or the one already shown)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=_device_name(), confirmed=False)
+    return device
+
+
+@transaction.atomic
+def confirm_enrolment(user: User, code: str) -> tuple[Any, list[str]] | None:
+    """Confirm the enrolment with the first code the app shows: the device becomes the user's authenticator
+    (replacing an earlier one) and ten new recovery codes are made. Returns (device, codes) or None when the
+    code is wrong (not counted toward the lock: a typo while scanning; django-otp throttles retries)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None or not device.verify_token(_digits(code)):
+        return None
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _new_recovery_codes(user)
+    record_change(user, "accounts.two_factor_enrol", user, after={"device": device.persistent_id})
+    return device, codes
+
+
+def _digits(code: str) -> str:
+    return "".join(ch for ch in str(code) if not ch.isspace())
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    device = RecoveryCodeDevice.objects.create(
+        user=user, name=_("恢复码"), confirmed=True, salt=secrets.token_hex(16)
+    )
+    codes = [
+        "".join(secrets.choice(RECOVERY_ALPHABET) for _i in range(10)) for _n in range(RECOVERY_CODE_COUNT)
+    ]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(device=device, code_hash=hash_recovery_code(device.salt, code)) for code in codes
+    )
+    return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+
+@transaction.atomic
+def regenerate_recovery_codes(user: User, *, by: Any) -> list[str]:
+    """Ten new recovery codes replacing all the old ones (used or not); shown once."""
+    from doorstep.accounts import two_factor
+
+    if not two_factor.is_enrolled(user):
+        raise ServiceError(_("尚未启用两步验证"))
+    codes = _new_recovery_codes(user)
+    record_change(by, "accounts.recovery_codes_regenerate", user, after={"count": len(codes)})
+    return codes
+
+
+def verify_second_factor(user: User, code: str) -> tuple[Any, str] | None:
+    """Check a six-digit code from the authenticator or a recovery code. Returns (device, "totp" | "recovery")
+    or None; a wrong code counts toward the account lock and is audited; a used recovery code is audited with
+    how many remain. A TOTP code already used (the same 30-second step or an earlier one) is refused: the
+    device remembers the last step it accepted (django-otp `last_t`)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    text = _digits(code)
+    if text.isdigit() and len(text) == 6:
+        with transaction.atomic():
+            device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+            if device is not None and device.verify_token(text):
+                _second_factor_passed(user)
+                record_event(
+                    user,
+                    "accounts.two_factor_passed",
+                    "accounts.user",
+                    object_id=user.pk,
+                    object_repr=str(user),
+                )
+                return device, "totp"
+    elif text:
+        with transaction.atomic():
+            recovery = (
+                RecoveryCodeDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+            )
+            if recovery is not None and recovery.verify_token(text):
+                _second_factor_passed(user)
+                remaining = recovery.remaining()
+                record_change(
+                    user,
+                    "accounts.recovery_code_used",
+                    user,
+                    after={"remaining": remaining},
+                    note="使用恢复码登录",
+                )
+                return recovery, "recovery"
+    record_failed_login(user, second_factor=True)
+    return None
+
+
+def _second_factor_passed(user: User) -> None:
+    # The password's success does not clear the failure count when a second factor follows (else a thief with
+    # the password could try four codes, sign in again, and try four more); the whole login does.
+    record_successful_login(user)
+
+
+@transaction.atomic
+def reset_two_factor(user: User, *, reason: str, by: Any) -> User:
+    """An administrator removes the user's authenticator and recovery codes (a lost phone): the user enrols
+    again at the next login. Sessions verified with the old device are no longer verified."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    _require_admin(by)
+    if not reason.strip():
+        raise ServiceError(_("请填写重置原因"))
+    totp = TOTPDevice.objects.filter(user=user).delete()[1].get(TOTPDevice._meta.label, 0)
+    recovery = RecoveryCodeDevice.objects.filter(user=user).delete()[1].get(RecoveryCodeDevice._meta.label, 0)
+    record_change(
+        by,
+        "accounts.two_factor_reset",
+        user,
+        after={"devices_deleted": totp + recovery},
+        note=reason.strip(),
+    )
+    return user
+
+
+@transaction.atomic
+def unlock(user: User, *, by: Any) -> User:
+    """Lift a lock (and the second factor's retry wait) before it runs out."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    _require_admin(by)
+    before = {"locked_until": user.locked_until.isoformat() if user.locked_until else None}
+    User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
+    TOTPDevice.objects.filter(user=user).update(throttling_failure_count=0, throttling_failure_timestamp=None)
+    user.failed_logins, user.locked_until = 0, None
+    record_change(by, "accounts.unlock", user, before=before, after={"locked_until": None})
+    return user
+
+
+@transaction.atomic
+def revoke_sessions(user: User, *, by: Any, reason: str = "") -> int:
+    """Sign the user out everywhere (a lost phone, a shared computer): delete their database sessions."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    _require_admin(by)
+    mine = [
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if s.get_decoded().get(SESSION_KEY) == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=mine).delete()
+    record_change(by, "accounts.revoke_sessions", user, after={"sessions": len(mine)}, note=reason.strip())
+    return len(mine)

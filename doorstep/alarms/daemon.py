@@ -4,7 +4,8 @@ tick, together in one asyncio event loop.
 `doorstep alarmd` runs it alone; `doorstep run` runs it in the event loop of the web server, so that what
 the receivers commit reaches the dispatch consoles through the in-process channel layer (its queues belong
 to one event loop: an alarm published from a loop of its own would not reliably reach them). With
-`REDIS_URL` set, a separate `alarmd` process reaches every web process through Redis.
+`REDIS_URL` set, a separate `alarmd` process reaches every web process through Redis. Both run it under
+`alarms.leadership`: only the process holding the alarmd lock of the database starts these parts.
 
 Database work never runs on the event loop: each part has one thread of its own (`DbWorker`), entered
 through asgiref's `sync_to_async`, so that `transaction.on_commit` publishing (`async_to_sync`) runs on
@@ -88,6 +89,7 @@ class Alarmd:
         mqtt_prefix: str | None = None,
         supervise: bool = True,
         tick_seconds: float = 1.0,
+        strict: bool = True,
     ) -> None:
         self.dc09_enabled = settings.DC09_ENABLED if dc09 is None else dc09
         self.dc09_host = settings.DC09_HOST if dc09_host is None else dc09_host
@@ -97,6 +99,7 @@ class Alarmd:
         self.mqtt_prefix = mqtt_prefix or settings.MQTT_TOPIC_PREFIX
         self.supervise = supervise
         self.tick_seconds = tick_seconds
+        self.strict = strict
         self.dc09: Dc09Receiver | None = None
         self.mqtt: MqttReceiver | None = None
         self.dc09_error: PortInUseError | None = None
@@ -111,9 +114,11 @@ class Alarmd:
         self._workers.append(worker)
         return worker
 
-    async def start(self, *, strict: bool = True) -> None:
-        """Start every part. With ``strict``, a taken DC-09 port raises PortInUseError; without, it is
-        logged as an error, kept in ``dc09_error``, and the other parts (and the web server) run on."""
+    async def start(self, *, strict: bool | None = None) -> None:
+        """Start every part. With ``strict`` (by default the constructor's), a taken DC-09 port raises
+        PortInUseError; without, it is logged as an error, kept in ``dc09_error``, and the other parts (and
+        the web server) run on."""
+        strict = self.strict if strict is None else strict
         self._stop.clear()
         if self.dc09_enabled:
             receiver = Dc09Receiver(

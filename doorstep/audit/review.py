@@ -24,10 +24,14 @@ from doorstep.audit.models import AccessEntry, AccessKind, AuditEntry
 from doorstep.audit.services import DENIED, LOGIN_FAILED
 
 WEEK_RE = re.compile(r"^([0-9]{4})-W([0-9]{2})$")  # ASCII digits only
-FAILED_LOGIN_ACTIONS = (LOGIN_FAILED, "accounts.lock")
+# A wrong two-factor or recovery code counts toward the same lock as a wrong password (accounts.services).
+FAILED_LOGIN_ACTIONS = (LOGIN_FAILED, "accounts.lock", "accounts.two_factor_failed")
 # Changes of who may do what: accounts created (with their role and territory), role/scope changes,
-# API tokens issued or revoked, two-factor resets... every "accounts.*" action except failed logins.
+# API tokens issued (with their scopes) or revoked, two-factor enrolments and resets, unlocks, sessions
+# revoked, recovery codes made or used... every "accounts.*" action except failed logins and routine
+# successful second factors.
 PERMISSION_PREFIX = "accounts."
+NOT_PERMISSION_ACTIONS = ("accounts.two_factor_passed",)
 RETENTION_ACTIONS = ("audit.retention_start", "audit.retention_purge")
 LIST_LIMIT = 20
 
@@ -50,7 +54,8 @@ SECTIONS: tuple[SectionDef, ...] = (
         "permissions",
         _("权限变更（账户、角色、令牌）"),
         "changes",
-        Q(action__startswith=PERMISSION_PREFIX) & ~Q(action__in=FAILED_LOGIN_ACTIONS),
+        Q(action__startswith=PERMISSION_PREFIX)
+        & ~Q(action__in=FAILED_LOGIN_ACTIONS + NOT_PERMISSION_ACTIONS),
     ),
     SectionDef("retention", _("审计日志清理"), "changes", Q(action__in=RETENTION_ACTIONS)),
 )

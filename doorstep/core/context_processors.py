@@ -29,6 +29,10 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from doorstep.accounts import two_factor
+
+    if two_factor.session_must_verify(user, getattr(request, "session", None)) and not _verified(user):
+        return {}  # between password and second factor: no links to pages the session cannot open yet
     items = [
         ("core:home", "home", _("首页")),
         ("org:station_list", "building-community", _("组织机构")),
@@ -72,6 +76,10 @@ def navigation(request):
         )
     if user.is_superuser or user.role in {Role.ADMIN, Role.LEADER}:
         account_items.append({"url": reverse("api-docs"), "icon": "api", "label": _("接口文档")})
+    if user.is_superuser or user.role == Role.ADMIN:  # accounts, two-factor resets, locks, sessions, tokens
+        account_items.append(
+            {"url": reverse("accounts:user_list"), "icon": "user-shield", "label": _("用户与安全")}
+        )
     path = request.path
     nav = [
         {"url": reverse(name), "icon": icon, "label": label, "active": False, "group": GROUPS.get(name, "")}
@@ -84,6 +92,11 @@ def navigation(request):
     if matches:
         max(matches, key=lambda item: len(item["url"]))["active"] = True
     return {"nav_items": nav, "nav_entries": _entries(nav), "account_items": account_items}
+
+
+def _verified(user) -> bool:
+    is_verified = getattr(user, "is_verified", None)  # installed by django_otp's OTPMiddleware
+    return bool(is_verified and is_verified())
 
 
 # Modules opened now and then share one dropdown, so that a director's navbar keeps to one row at 1366 px.

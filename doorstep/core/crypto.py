@@ -176,8 +176,10 @@ class EncryptedCharField(models.CharField):
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
-        if value is None or value == "" or is_encrypted(value):
+        if value is None or value == "":
             return value
+        # always encrypted, even text that looks like a stored value ("e1:…" typed into a field would
+        # otherwise be stored as it is and fail to decrypt when read)
         return encrypt(value, context=self.crypto_context)
 
     def get_lookup(self, lookup_name):
@@ -297,18 +299,41 @@ def encrypted_models() -> list[type[models.Model]]:
     return [m for m in apps.get_models() if encrypted_fields(m) or hash_fields(m)]
 
 
+class _KeyId(models.Func):
+    """The key id of a stored value, in SQL ("" for clear text) — counted without decrypting anything."""
+
+    output_field = models.TextField()
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return (
+                f"CASE WHEN {column} LIKE 'e1:%%' THEN split_part({column}, ':', 2) ELSE '' END",
+                params * 2,
+            )
+        return (
+            f"CASE WHEN substr({column}, 1, 3) = 'e1:' "
+            f"THEN substr({column}, 4, instr(substr({column}, 4), ':') - 1) ELSE '' END",
+            params * 3,
+        )
+
+
 def key_usage() -> dict[type[models.Model], dict[str | None, int]]:
     """How many stored values each key id encrypts, per model (None: clear text), read without decrypting."""
     usage: dict[type[models.Model], dict[str | None, int]] = {}
     for model in encrypted_models():
         counts: dict[str | None, int] = {}
         for field in encrypted_fields(model):
-            raw = model._base_manager.annotate(_raw=Cast(field.name, output_field=models.TextField()))
-            for value in (
-                raw.exclude(**{f"{field.name}__isnull": True}).values_list("_raw", flat=True).iterator()
-            ):
-                if value:
-                    kid = key_id(value)
-                    counts[kid] = counts.get(kid, 0) + 1
+            rows = (
+                model._base_manager.exclude(**{f"{field.name}__isnull": True})
+                .exclude(**{field.name: ""})
+                .annotate(_kid=_KeyId(Cast(field.name, output_field=models.TextField())))
+                .values("_kid")
+                .annotate(_n=models.Count("pk"))
+                .order_by()
+            )
+            for row in rows:
+                kid = row["_kid"] or None
+                counts[kid] = counts.get(kid, 0) + row["_n"]
         usage[model] = counts
     return usage

@@ -168,12 +168,33 @@ async def _async_value(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def alarmd_state() -> dict:
+    """Information, not a check (a web process without alarm receivers is ready all the same): this process's
+    own alarmd parts (`doorstep run`: active, standby or off) and whether any alarmd holds the lock of the
+    database (null when that could not be read in time)."""
+    from doorstep.alarms.leadership import current_state, lock_holders
+
+    def held() -> bool:
+        try:
+            return lock_holders() > 0
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+
+    try:
+        active = _pool.submit(held).result(timeout=CHECK_TIMEOUT)
+    except Exception:  # noqa: BLE001 (the database check reports the cause)
+        active = None
+    return {"this_process": current_state(), "active_somewhere": active}
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """GET /readyz — readiness: 200 {"status": "ok", "checks": {...}}, or 503 with the failed checks."""
     results = run_checks(readiness_checks())
     ok = all(result["ok"] for result in results.values())
-    body = {"status": "ok" if ok else "fail", "checks": results}
+    body = {"status": "ok" if ok else "fail", "checks": results, "alarmd": alarmd_state()}
     if not ok:
         body["failed"] = [name for name, result in results.items() if not result["ok"]]
     return JsonResponse(body, status=200 if ok else 503)

@@ -1,5 +1,6 @@
 """Prometheus metrics: request latency and status classes (middleware), and domain gauges read from the
-database at scrape time (alarm devices by status, unacknowledged alarms, alarm end-to-end latency).
+database at scrape time (alarm devices by status, unacknowledged alarms, alarm end-to-end latency, whether an
+alarmd is active).
 
 Labels are bounded on purpose: a request is labelled with its URL *route name* (`org:station_detail`),
 never the raw path, so ids never multiply the series and no personal data (a phone, an ID number in a
@@ -199,6 +200,29 @@ class DomainCollector:
         yield histogram
 
 
+class AlarmdCollector:
+    """`doorstep_alarmd_active`: how many alarmd processes hold the alarmd lock of this database right now
+    (alarms.leadership) — 1 is healthy, 0 means no receiver is running anywhere. Read at scrape time from the
+    lock itself (PostgreSQL pg_locks; the lock file on SQLite), so it is the same in every web worker and
+    counts a separate `doorstep alarmd` on another host as well."""
+
+    def collect(self) -> Iterator[Metric]:
+        from doorstep.alarms.leadership import lock_holders
+
+        try:
+            holders = lock_holders()
+        except Exception:  # the database is down: no sample (doorstep_domain_metrics_up says why)
+            logger.warning("alarmd lock state could not be read", exc_info=True)
+            return
+        gauge = GaugeMetricFamily(
+            "doorstep_alarmd_active",
+            "Processes holding the alarmd active/standby lock of this database (1 = one active alarmd, "
+            "0 = no alarm receiver running anywhere).",
+        )
+        gauge.add_metric([], holders)
+        yield gauge
+
+
 def _le(bound: float) -> str:
     return repr(float(bound))
 
@@ -222,7 +246,7 @@ def scrape_sources() -> _Chain:
         process = multiprocess.MultiProcessCollector(None)
     else:
         process = REGISTRY
-    return _Chain([process, DomainCollector()])
+    return _Chain([process, DomainCollector(), AlarmdCollector()])
 
 
 # --- access ---------------------------------------------------------------------------------------------

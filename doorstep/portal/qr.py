@@ -1,19 +1,16 @@
-"""QR codes for the portal: an inline SVG for web pages and an A4 PDF sheet of labels for house plates.
+"""QR codes for the portal: an A4 PDF sheet of labels for house plates; the inline SVG (`qr_svg`) lives in
+doorstep.core.qr and is re-exported here for the portal's callers.
 
 Both are built from reportlab's QR encoder (reportlab is already a dependency for the PDF documents; no
-extra library). The SVG carries no style attribute and no <style> element — colours are `fill="..."`
-presentation attributes — so it can be inlined in portal pages under the strict Content-Security-Policy.
-The PDF uses the project's embedded CJK font (doorstep.core.pdf) so labels print the same on any viewer.
+extra library). The PDF uses the project's embedded CJK font (doorstep.core.pdf) so labels print the same on any viewer.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
-from reportlab.graphics.barcode import qrencoder
 from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -21,8 +18,11 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from doorstep.core import pdf
+from doorstep.core.qr import QUIET_ZONE, qr_svg
+from doorstep.core.qr import matrix as _matrix
+from doorstep.core.qr import runs as _runs
 
-QUIET_ZONE = 4  # modules of white border the QR standard asks for
+__all__ = ["qr_sheet_pdf", "qr_svg"]
 
 # Label sheet layout: 3 columns x 4 rows on A4 portrait.
 SHEET_COLUMNS = 3
@@ -31,51 +31,6 @@ SHEET_MARGIN = 12 * mm
 TITLE_HEIGHT = 10 * mm
 LABEL_PADDING = 4 * mm
 LABEL_QR_SIZE = 38 * mm
-
-
-def _matrix(text: str, level: str = "M") -> list[list[bool]]:
-    """The QR module matrix of `text` (rows top to bottom, True = dark), version chosen automatically."""
-    code = qrencoder.QRCode(None, getattr(qrencoder.QRErrorCorrectLevel, level))
-    code.addData(text)
-    code.make()
-    return [[bool(cell) for cell in row] for row in code.modules]
-
-
-def _runs(row: list[bool]) -> list[tuple[int, int]]:
-    """(start column, length) of each run of dark modules in a row."""
-    out: list[tuple[int, int]] = []
-    col = 0
-    for dark, group in itertools.groupby(row):
-        count = len(list(group))
-        if dark:
-            out.append((col, count))
-        col += count
-    return out
-
-
-def qr_svg(text: str, *, size_mm: float | None = None, label: str | None = None, level: str = "M") -> str:
-    """A standalone <svg> element drawing the QR code of `text`.
-
-    The drawing is in module units (viewBox) so it scales crisply; `size_mm` fixes a printed size, otherwise
-    it fills its container's width. Dark modules are one <path> of horizontal runs; a white <rect> behind
-    provides the quiet zone. `label` becomes the accessible name (role="img" + aria-label).
-    """
-    matrix = _matrix(text, level)
-    count = len(matrix)
-    total = count + 2 * QUIET_ZONE
-    parts = []
-    for r, row in enumerate(matrix):
-        for c, length in _runs(row):
-            parts.append(f"M{c + QUIET_ZONE} {r + QUIET_ZONE}h{length}v1h-{length}z")
-    size = f' width="{size_mm:g}mm" height="{size_mm:g}mm"' if size_mm else ""
-    name = escape(label if label is not None else text, {'"': "&quot;"})
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total} {total}"{size} role="img" '
-        f'aria-label="{name}" shape-rendering="crispEdges">'
-        f'<rect x="0" y="0" width="{total}" height="{total}" fill="#ffffff"/>'
-        f'<path d="{"".join(parts)}" fill="#000000"/>'
-        "</svg>"
-    )
 
 
 def _draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:

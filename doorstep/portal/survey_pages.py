@@ -246,7 +246,7 @@ def _link(request: HttpRequest, token: str) -> str:
 def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A survey: per grid of the user's territory, its link and QR code, answers against target and
     知晓率/满意率/安全感 so far (one grouped query)."""
-    from doorstep.portal.qr import qr_svg
+    from doorstep.core.qr import qr_svg
 
     user = request.user
     the_survey = surveys.survey_for(user, pk)

@@ -323,7 +323,7 @@ def test_only_the_hash_of_a_token_is_stored(world):
 def test_account_page_creates_and_revokes_a_token(world, client_for):
     client = client_for(world.director)
 
-    created = client.post(ACCOUNT, {"name": "指挥中心对接", "expires_on": ""})
+    created = client.post(ACCOUNT, {"name": "指挥中心对接", "expires_on": "", "scopes": ["org:read"]})
 
     assert created.status_code == 200
     html = created.content.decode()
@@ -346,7 +346,9 @@ def test_account_page_creates_and_revokes_a_token(world, client_for):
 
 
 def test_token_from_the_account_page_expires_at_the_end_of_the_chosen_day(world, client_for, traveller):
-    created = client_for(world.director).post(ACCOUNT, {"name": "临时对接", "expires_on": "2026-11-30"})
+    created = client_for(world.director).post(
+        ACCOUNT, {"name": "临时对接", "expires_on": "2026-11-30", "scopes": ["org:read"]}
+    )
     key = re.search(r'data-testid="new-token">([^<]+)</code>', created.content.decode()).group(1)
 
     traveller.move_to(dt.datetime(2026, 11, 30, 23, 59, tzinfo=ZoneInfo("Asia/Shanghai")))

@@ -161,3 +161,37 @@ def test_command_on_postgres_reports_durability(settings):
     assert "✓ 数据库迁移已全部执行" in out
     assert "✓ DEBUG 已关闭" in out and "✗ 短信网关是 memory" in out
     assert code == 1
+
+
+@pytest.mark.django_db
+def test_data_keys_must_be_own_keys_and_cover_everything_stored(settings, world):
+    settings.DATA_KEYS_ARE_DEVELOPMENT_KEYS = True
+    result = check_production.check_data_keys()
+    assert not result.ok and "开发用的公开密钥" in result.title and "data-keys generate" in result.advice
+
+    from doorstep.registry import services
+    from doorstep.registry.choices import PersonCategory
+    from doorstep.registry.tests.conftest import make_house, new_id
+
+    settings.DATA_KEYS_ARE_DEVELOPMENT_KEYS = False
+    settings.DATA_KEYS = [("old", b"o" * 32)]
+    household = services.create_household(house=make_house(world.grid_a), household_no="350503001")
+    services.create_person(
+        name="张三",
+        id_number=new_id(),
+        category=PersonCategory.RESIDENT,
+        household=household,
+        relation_to_head="户主",
+        phone="13800138000",
+    )
+    assert check_production.check_data_keys().ok
+    settings.DATA_KEYS = [("new", b"n" * 32)]  # the key the row is encrypted with was dropped
+    result = check_production.check_data_keys()
+    assert not result.ok and "old" in result.title and "rotate-data-keys" in result.advice
+
+
+def test_two_factor_must_be_on(settings):
+    settings.TWO_FACTOR_REQUIRED = False
+    assert not check_production.check_two_factor().ok
+    settings.TWO_FACTOR_REQUIRED = True
+    assert check_production.check_two_factor().ok

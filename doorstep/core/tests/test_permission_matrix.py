@@ -288,6 +288,23 @@ PAGES: dict[str, tuple[str, Url]] = {
     "core:home": ("get", lambda m: "/"),
     "accounts:account": ("get", lambda m: "/accounts/me/"),
     "accounts:revoke_token": ("post", lambda m: f"/accounts/me/tokens/{m.token.pk}/revoke/"),
+    # Two-factor login and 用户与安全: every signed-in user may verify, enrol and make recovery codes; the
+    # administrator's pages are checked per role in test_user_security_pages_only_for_the_administrator and
+    # accounts/tests/test_user_admin.py, the enforcement in accounts/tests/test_two_factor.py.
+    "accounts:two_factor_verify": ("get", lambda m: "/accounts/two-factor/"),
+    "accounts:two_factor_enrol": ("get", lambda m: "/accounts/two-factor/enrol/"),
+    "accounts:recovery_codes": ("post", lambda m: "/accounts/me/recovery-codes/"),
+    "accounts:user_list": ("get", lambda m: "/accounts/users/"),
+    "accounts:user_reset_two_factor": (
+        "post",
+        lambda m: f"/accounts/users/{m.users['officer_b'].pk}/reset-two-factor/",
+    ),
+    "accounts:user_unlock": ("post", lambda m: f"/accounts/users/{m.users['officer_b'].pk}/unlock/"),
+    "accounts:user_revoke_sessions": (
+        "post",
+        lambda m: f"/accounts/users/{m.users['officer_b'].pk}/sessions/revoke/",
+    ),
+    "accounts:user_revoke_token": ("post", lambda m: f"/accounts/users/tokens/{m.token.pk}/revoke/"),
     "org:station_list": ("get", lambda m: "/org/"),
     "org:station_detail": ("get", lambda m: f"/org/stations/{m.pk('stations', 'S1')}/"),
     "org:grid_list": ("get", lambda m: "/org/grids/"),
@@ -872,6 +889,30 @@ def test_signed_in_user_can_read_the_api_schema_and_docs(m, user):
 
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
+
+
+USER_SECURITY_ROUTES = ["accounts:user_list", "accounts:user_reset_two_factor", "accounts:user_unlock",
+                        "accounts:user_revoke_sessions", "accounts:user_revoke_token"]  # fmt: skip
+
+
+@pytest.mark.parametrize("user", SIGNED_IN)
+@pytest.mark.parametrize("route", USER_SECURITY_ROUTES)
+def test_user_security_pages_only_for_the_administrator(m, route, user):
+    method, url = PAGES[route]
+
+    response = getattr(page_client(m, user), method)(url(m), {"reason": "矩阵测试"})
+
+    if user == "admin":
+        assert response.status_code == (200 if method == "get" else 302)
+    else:
+        assert response.status_code == 403
+        acted = [
+            "accounts.two_factor_reset",
+            "accounts.unlock",
+            "accounts.revoke_sessions",
+            "accounts.revoke_token",
+        ]
+        assert not AuditEntry.objects.filter(action__in=acted).exists()
 
 
 @pytest.mark.parametrize("user", SIGNED_IN)

@@ -16,6 +16,9 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "doorstep.police.internal",
     "DOORSTEP_SMS_GATEWAY": "http",
     "DOORSTEP_SMS_URL": "https://sms.police.internal/send",
+    "DOORSTEP_DATA_KEYS": "k1:" + "QUFB" * 10 + "QUE=",  # 32 bytes of "A": a test key, not a secret
+    "DOORSTEP_SEARCH_KEY": "QkJC" * 10 + "QkI=",
+    "DOORSTEP_TWO_FACTOR": "on",
 }
 
 
@@ -58,3 +61,31 @@ def test_production_needs_a_real_sms_gateway():
     assert missing.returncode != 0 and "DOORSTEP_SMS_GATEWAY" in missing.stderr
     console = _django(["check"], PRODUCTION_ENV | {"DOORSTEP_SMS_GATEWAY": "console"})
     assert console.returncode != 0 and "DOORSTEP_SMS_GATEWAY must be http" in console.stderr
+
+
+def test_production_needs_its_own_data_keys(tmp_path):
+    """Without them ID and phone numbers would be encrypted with the public development keys."""
+    missing = _django(["check"], PRODUCTION_ENV, drop=("DOORSTEP_DATA_KEYS",))
+    assert missing.returncode != 0 and "production needs its own data keys" in missing.stderr
+    no_search = _django(["check"], PRODUCTION_ENV, drop=("DOORSTEP_SEARCH_KEY",))
+    assert no_search.returncode != 0 and "DOORSTEP_SEARCH_KEY" in no_search.stderr
+    bad = _django(["check"], PRODUCTION_ENV | {"DOORSTEP_DATA_KEYS": "k1:c2hvcnQ="})
+    assert bad.returncode != 0 and "must be 32 bytes" in bad.stderr
+    key_file = tmp_path / "data-keys"
+    key_file.write_text(
+        "# keys\nk2:"
+        + PRODUCTION_ENV["DOORSTEP_DATA_KEYS"][3:]
+        + "\nsearch:"
+        + PRODUCTION_ENV["DOORSTEP_SEARCH_KEY"]
+    )
+    from_file = _django(
+        ["check"],
+        PRODUCTION_ENV | {"DOORSTEP_DATA_KEY_FILE": str(key_file)},
+        drop=("DOORSTEP_DATA_KEYS", "DOORSTEP_SEARCH_KEY"),
+    )
+    assert from_file.returncode == 0, from_file.stderr
+
+
+def test_production_cannot_turn_two_factor_off():
+    off = _django(["check"], PRODUCTION_ENV | {"DOORSTEP_TWO_FACTOR": "off"})
+    assert off.returncode != 0 and "DOORSTEP_TWO_FACTOR" in off.stderr

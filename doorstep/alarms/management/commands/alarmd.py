@@ -1,5 +1,9 @@
 """`doorstep alarmd`: the alarm daemon on its own — SIA DC-09 (TCP and UDP), MQTT, the supervision tick —
-until SIGTERM or SIGINT, then a clean stop (what is being committed is finished and answered)."""
+until SIGTERM or SIGINT, then a clean stop (what is being committed is finished and answered).
+
+Safe to start on two hosts: only the process holding the alarmd lock (`alarms.leadership`: a PostgreSQL
+advisory lock, a lock file on SQLite) runs the receivers; the other waits as a standby and takes over when
+the active one dies."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from doorstep.alarms.daemon import Alarmd
 from doorstep.alarms.dc09_server import PortInUseError
+from doorstep.alarms.leadership import Leadership
 from doorstep.core.management.commands.run import quiet_garbage_collector
 
 log = logging.getLogger("doorstep.alarmd")
@@ -59,16 +64,22 @@ class Command(BaseCommand):
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        alarmd = Alarmd(**alarmd_options)
-        await alarmd.start(strict=True)
         if "InMemoryChannelLayer" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
             log.warning(
                 "通道层在进程内（未设置 REDIS_URL）：单独运行的 alarmd 收到的报警不会推送到 Web 进程的调度台；"
                 "请设置 REDIS_URL，或用 `doorstep run` 在同一进程内运行"
             )
+        leadership = Leadership(lambda: Alarmd(**alarmd_options))
+        await leadership.start()  # active: the receivers are up; standby: waiting for the lock
         self.stdout.write(_("alarmd 已启动（Ctrl+C 或 SIGTERM 停止）"))
         self.stdout.flush()
-        await stop.wait()
-        log.info("收到停止信号，alarmd 正在停止（处理中的事件会完成并应答）")
-        await alarmd.stop()
+        stopping = loop.create_task(stop.wait())
+        leading = loop.create_task(leadership.wait())
+        await asyncio.wait({stopping, leading}, return_when=asyncio.FIRST_COMPLETED)
+        if stopping.done():
+            log.info("收到停止信号，alarmd 正在停止（处理中的事件会完成并应答）")
+        stopping.cancel()
+        await leadership.stop()
+        if leading.done() and not leading.cancelled() and leading.exception() is not None:
+            raise leading.exception()  # a taken DC-09 port after a takeover: exit with the error
         self.stdout.write(_("alarmd 已停止"))

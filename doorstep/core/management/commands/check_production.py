@@ -3,7 +3,8 @@ when it fails, what to do, in plain words for the operator. Exit code 0 when eve
 
 Checks: DEBUG off; SECRET_KEY long and not the development default; ALLOWED_HOSTS set; the database is
 PostgreSQL with fsync and synchronous_commit on; no unapplied migrations; Redis (REDIS_URL) and the MQTT
-broker reachable; a real SMS gateway; and Django's own `check --deploy` messages.
+broker reachable; a real SMS gateway; own data keys that decrypt everything stored and nothing left in clear;
+two-factor login on; and Django's own `check --deploy` messages.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import checks as django_checks
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
+
+from doorstep.core import crypto
 
 DEV_SECRET_KEY = "django-insecure-doorstep-development-only-key"
 MIN_SECRET_KEY_LENGTH = 50
@@ -199,6 +202,40 @@ def check_sms() -> Result:
     return Result(True, f"短信网关：{gateway}")
 
 
+def check_data_keys() -> Result:
+    """Own data keys, and every key id the database uses is configured (counted in SQL, nothing decrypted)."""
+    if getattr(settings, "DATA_KEYS_ARE_DEVELOPMENT_KEYS", True):
+        return Result(
+            False,
+            "个人数据加密使用的是开发用的公开密钥",
+            "运行 doorstep data-keys generate，把密钥写入 DOORSTEP_DATA_KEYS（或密钥文件）和 DOORSTEP_SEARCH_KEY。",
+        )
+    configured = {kid for kid, _key in settings.DATA_KEYS}
+    try:
+        usage = crypto.key_usage()
+    except DatabaseError as exc:
+        return Result(False, f"无法统计加密数据：{_first_line(exc)}", "先执行数据库迁移。")
+    missing = sorted({kid for counts in usage.values() for kid in counts if kid and kid not in configured})
+    clear = sum(counts.get(None, 0) for counts in usage.values())
+    if missing:
+        return Result(
+            False,
+            f"数据库中有用未配置的密钥（{'、'.join(missing)}）加密的数据，这些数据无法解密",
+            "把这些密钥加回 DOORSTEP_DATA_KEYS（放在当前密钥之后），再运行 doorstep rotate-data-keys。",
+        )
+    if clear:
+        return Result(
+            False, f"数据库中还有 {clear} 个未加密的身份证号或电话号码", "运行 doorstep rotate-data-keys。"
+        )
+    return Result(True, f"个人数据已加密（当前密钥 {settings.DATA_KEYS[0][0]}）")
+
+
+def check_two_factor() -> Result:
+    if not getattr(settings, "TWO_FACTOR_REQUIRED", False):
+        return Result(False, "两步验证未启用", "设置 DOORSTEP_TWO_FACTOR=on（生产环境必须启用）。")
+    return Result(True, "两步验证已启用（能看到个人信息的角色登录时必须输入验证码）")
+
+
 def check_deploy() -> list[Result]:
     """Django's deployment checks (`check --deploy`), warnings included."""
     messages = django_checks.run_checks(include_deployment_checks=True)
@@ -220,13 +257,13 @@ def run_all(database: str = DEFAULT_DB_ALIAS) -> list[Result]:
     results = [check_debug(), check_secret_key(), check_allowed_hosts()]
     results += check_database(connection)
     results.append(check_migrations(connection))
-    results += [check_redis(), check_mqtt(), check_sms()]
+    results += [check_redis(), check_mqtt(), check_sms(), check_data_keys(), check_two_factor()]
     results += check_deploy()
     return results
 
 
 class Command(BaseCommand):
-    help = "检查本安装是否可以用于生产环境（设置、数据库持久性、迁移、Redis、MQTT、短信网关、部署检查）。"
+    help = "检查本安装是否可以用于生产环境（设置、数据库持久性、迁移、Redis、MQTT、短信网关、数据加密、两步验证、部署检查）。"
     requires_system_checks = []  # the deploy checks are run and reported by the command itself
 
     def add_arguments(self, parser):

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from doorstep.alarms.daemon import Alarmd
+from doorstep.alarms.leadership import Leadership
 from doorstep.core.periodic import Ticker
 from doorstep.video.daemon import Videod
 
@@ -82,15 +83,21 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         alarmd = videod = demo_speaker = None
         ticker = Ticker()
+
+        def report_dc09(started: Alarmd) -> None:
+            if started.dc09_error is not None:
+                self.stderr.write(
+                    _("报警接收（DC-09）未启动：%(error)s") % {"error": started.dc09_error.strerror}
+                )
+
         try:
             await ticker.start()  # the periodic jobs (`doorstep tick`), every minute
             if with_alarmd:
-                alarmd = Alarmd()
-                await alarmd.start(strict=False)  # a taken DC-09 port is reported; the web serves on
-                if alarmd.dc09_error is not None:
-                    self.stderr.write(
-                        _("报警接收（DC-09）未启动：%(error)s") % {"error": alarmd.dc09_error.strerror}
-                    )
+                # Only with the alarmd lock of the database (alarms.leadership): should a separate `doorstep
+                # alarmd` (or another `doorstep run`) hold it, the parts here stay standby and the web serves on.
+                # A taken DC-09 port is reported (strict=False); the web serves on.
+                alarmd = Leadership(lambda: Alarmd(strict=False), on_started=report_dc09)
+                await alarmd.start()
             if settings.VIDEO_DEMO_SPEAKER_PORT:
                 demo_speaker = start_demo_speaker(settings.VIDEO_DEMO_SPEAKER_PORT)
             if with_videod:

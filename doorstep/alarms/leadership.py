@@ -1,0 +1,450 @@
+"""alarmd's active/standby lock: however many `doorstep alarmd` (and `doorstep run`) processes are started
+against one database, exactly one runs the receivers and the supervision tick; the others wait and take over
+within a few seconds when it dies.
+
+- **PostgreSQL**: a session-level advisory lock, `pg_try_advisory_lock(LOCK_KEY)`, on a connection of its own
+  (never Django's, never the pool's). The standby asks once every POLL_SECONDS. The active process checks its
+  connection (and that the lock is still granted to it) every CHECK_SECONDS; a check that fails, or gets no
+  answer within CHECK_TIMEOUT, means the lock may be gone: the receivers are stopped at once and the process
+  goes back to standby. When a process dies (kill -9), the kernel closes its socket, its PostgreSQL backend
+  ends, and the lock is free for the standby's next poll. Advisory locks are per database.
+- **Never two active**: a lock can be lost while its process still runs (its connection broken, its
+  backend terminated), and a standby may take it before that process's next check notices. So a process that
+  takes the lock *over* (it had seen it held) waits CHECK_SECONDS + CHECK_TIMEOUT before starting anything:
+  by then the previous holder has either noticed and stopped its receivers, or is dead.
+- **SQLite** (embedded, one host): `fcntl.flock` on a lock file next to the database file, the same
+  semantics; the kernel frees it when the process dies. The check makes sure the file is still the one
+  locked (a deleted or replaced lock file would let a second process lock a new one).
+
+The lock calls are blocking (psycopg, flock) and run in one thread of the lock's own, never on the event
+loop. The process's own state (for /readyz) is `current_state()`; whether *any* alarmd holds the lock (for the
+`doorstep_alarmd_active` gauge) is `lock_holders()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from django.conf import settings
+
+log = logging.getLogger("doorstep.alarmd")
+
+T = TypeVar("T")
+
+LOCK_KEY = 0x646F6F7273746570  # "doorstep" in ASCII: a fixed 64-bit key, the same in every process
+POLL_SECONDS = 1.0  # the standby asks for the lock this often
+CHECK_SECONDS = 1.0  # the active process checks its lock this often
+CHECK_TIMEOUT = 2.0  # a lock call without an answer by then counts as a lost lock
+ACTIVE, STANDBY, OFF = "active", "standby", "off"
+
+_state = OFF  # this process's alarmd: off (none here), standby or active — process-local on purpose
+
+
+def current_state() -> str:
+    return _state
+
+
+def _set_state(state: str) -> None:
+    global _state
+    _state = state
+
+
+class LockLost(Exception):
+    """The lock is, or may be, no longer ours."""
+
+
+class Lock(Protocol):
+    description: str
+
+    def try_acquire(self) -> bool: ...
+
+    def holder(self) -> str: ...
+
+    def check(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+def _identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class AdvisoryLock:
+    """A PostgreSQL session-level advisory lock on a dedicated connection (autocommit)."""
+
+    def __init__(self, params: dict[str, Any], key: int = LOCK_KEY) -> None:
+        self.params = {
+            # A dead network must end a blocked call in seconds, not after the kernel's TCP timeouts.
+            "connect_timeout": 5,
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 2,
+            "tcp_user_timeout": 5000,
+            **params,
+            "autocommit": True,
+            "application_name": f"doorstep-alarmd {_identity()}"[:63],
+        }
+        self.key = key
+        self.description = f"PostgreSQL advisory lock {key} on database {params.get('dbname', '?')}"
+        self.conn: Any = None
+
+    def _connection(self) -> Any:
+        import psycopg
+
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(**self.params)
+        return self.conn
+
+    def try_acquire(self) -> bool:
+        try:
+            row = self._connection().execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()
+        except Exception:
+            self.release()  # a new connection at the next poll
+            raise
+        return bool(row[0])
+
+    def holder(self) -> str:
+        with contextlib.suppress(Exception):
+            row = self._connection().execute(HOLDER_SQL, _lock_args(self.key)).fetchone()
+            if row:
+                return " ".join(str(part) for part in row if part)
+        return "unknown"
+
+    def check(self) -> None:
+        try:
+            row = self._connection().execute(MINE_SQL, _lock_args(self.key)).fetchone()
+        except Exception as exc:
+            raise LockLost(f"lock connection broken: {type(exc).__name__}: {exc}".strip()) from exc
+        if not row[0]:
+            raise LockLost("the advisory lock is no longer held by this connection")
+
+    def release(self) -> None:
+        """Closing the session releases its advisory lock."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+# The 64-bit key appears in pg_locks as classid (high 32 bits), objid (low 32 bits), objsubid 1; advisory locks
+# belong to one database.
+HOLDERS_SQL = """
+SELECT count(*) FROM pg_locks l
+WHERE l.locktype = 'advisory' AND l.classid::bigint = %s AND l.objid::bigint = %s AND l.objsubid = 1
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.granted
+"""
+MINE_SQL = """
+SELECT count(*) FROM pg_locks l
+WHERE l.locktype = 'advisory' AND l.classid::bigint = %s AND l.objid::bigint = %s AND l.objsubid = 1
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.granted
+  AND l.pid = pg_backend_pid()
+"""
+HOLDER_SQL = """
+SELECT a.application_name, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.classid::bigint = %s AND l.objid::bigint = %s AND l.objsubid = 1
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.granted
+"""
+
+
+def _lock_args(key: int) -> list[int]:
+    return [(key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF]
+
+
+class FileLock:
+    """`fcntl.flock` on a lock file (SQLite, one host). The file holds the holder's host:pid for people."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.description = f"lock file {self.path}"
+        self.fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(self.path).st_ino != os.fstat(fd).st_ino:  # replaced between open and flock
+                raise BlockingIOError
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{_identity()}\n".encode())
+        self.fd = fd
+        return True
+
+    def holder(self) -> str:
+        try:
+            return self.path.read_text().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def check(self) -> None:
+        if self.fd is None:
+            raise LockLost("not locked")
+        try:
+            if os.stat(self.path).st_ino != os.fstat(self.fd).st_ino:
+                raise LockLost(f"{self.path} was replaced")
+        except FileNotFoundError:
+            raise LockLost(f"{self.path} was removed") from None
+
+    def release(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # closing the last descriptor releases the flock
+
+
+def _is_postgres() -> bool:
+    return "postgresql" in settings.DATABASES["default"]["ENGINE"]
+
+
+def lock_file_path() -> Path:
+    """Next to the SQLite database file (the lock is per database); in VAR_DIR for an in-memory one."""
+    name = str(settings.DATABASES["default"].get("NAME") or "")
+    if "sqlite" in settings.DATABASES["default"]["ENGINE"] and name and "memory" not in name:
+        return Path(name).with_name(Path(name).name + ".alarmd.lock")
+    return Path(settings.VAR_DIR) / "alarmd.lock"
+
+
+def default_lock() -> Lock:
+    if _is_postgres():
+        from django.db import connections
+
+        wrapper = connections.create_connection("default")  # its parameters only; never connected
+        return AdvisoryLock(wrapper.get_connection_params())
+    return FileLock(lock_file_path())
+
+
+def lock_holders() -> int:
+    """How many processes hold the alarmd lock of this database now (1 is healthy, 0: no alarmd is active).
+    Does not take the lock (PostgreSQL: pg_locks; SQLite: a shared flock probe of an instant)."""
+    if _is_postgres():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(HOLDERS_SQL, _lock_args(LOCK_KEY))
+            return int(cursor.fetchone()[0])
+    try:
+        fd = os.open(lock_file_path(), os.O_RDONLY)
+    except FileNotFoundError:
+        return 0
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return 1
+    finally:
+        os.close(fd)  # also drops the shared lock, if we got it
+    return 0
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Leadership:
+    """Runs a service (Alarmd) only while this process holds the lock.
+
+    ``start`` makes the first attempt before it returns (so a process that gets the lock has its receivers
+    up when ``start`` returns), then keeps going in a task: standby → poll → active → check → (lost) →
+    standby, until ``stop``. An error from the service's ``start`` (a taken DC-09 port with strict start)
+    releases the lock and ends the task with it; ``wait`` returns it to the caller."""
+
+    def __init__(
+        self,
+        make_service: Callable[[], Service],
+        lock: Lock | None = None,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        check_seconds: float = CHECK_SECONDS,
+        check_timeout: float = CHECK_TIMEOUT,
+        on_started: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.make_service = make_service
+        self.lock = lock if lock is not None else default_lock()
+        self.poll_seconds, self.check_seconds, self.check_timeout = poll_seconds, check_seconds, check_timeout
+        self.on_started = on_started
+        self.service: Service | None = None
+        self.takeovers = 0
+        self.losses = 0
+        self._stop = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarmd-lock")
+        self._task: asyncio.Task[None] | None = None
+        self._standby_logged = False
+        self._seen_held = False  # the lock was someone else's: taking it is a takeover, with its grace
+
+    @property
+    def active(self) -> bool:
+        return self.service is not None
+
+    async def start(self) -> None:
+        _set_state(STANDBY)
+        self._stop.clear()
+        if not await self._attempt():
+            await self._announce_standby()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="alarmd-leadership")
+
+    async def wait(self) -> None:
+        """Until the task ends: never, unless stopped or the service failed to start (which it raises)."""
+        if self._task is not None:
+            await self._task
+
+    async def stop(self) -> None:
+        """Stop the service (if active), then release the lock: the standby takes over only after."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+            self._task = None
+        await self._deactivate()
+        await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+        self._executor.shutdown(wait=False)
+        _set_state(OFF)
+
+    # --- the loop -----------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.active:
+                reason = await self._hold()
+                if reason is None:
+                    return  # stopping: `stop` finishes the job
+                self.losses += 1
+                log.error(
+                    "alarmd lost its lock (%s): stopping the receivers at once; back to standby", reason
+                )
+                await self._deactivate()
+                await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+                self._standby_logged = False
+                self._seen_held = True
+                await self._announce_standby()
+            elif not await self._attempt():
+                await self._announce_standby()
+                await self._sleep(self.poll_seconds)
+
+    async def _attempt(self) -> bool:
+        """Try the lock once; with it, start the service. False when another process holds it."""
+        try:
+            got = await self._call(self.lock.try_acquire, timeout=self.check_timeout)
+        except Exception as exc:  # noqa: BLE001 (database down: stay standby, ask again)
+            log.warning(
+                "alarmd standby: could not ask for the lock (%s: %s); retrying", type(exc).__name__, exc
+            )
+            await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+            return False
+        if not got:
+            self._seen_held = True
+            return False
+        if self._seen_held:
+            grace = self.check_seconds + self.check_timeout
+            log.info(
+                "alarmd taking over: lock taken; waiting %g s so that the previous holder has stopped", grace
+            )
+            if await self._sleep(grace):
+                await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+                return False
+            try:
+                await self._call(self.lock.check, timeout=self.check_timeout)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("alarmd standby: the lock was lost again while taking over (%s)", exc)
+                await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+                return False
+        self.takeovers += 1
+        self._standby_logged = False
+        log.info("alarmd active: holding the %s (pid %s)", self.lock.description, os.getpid())
+        service = self.make_service()
+        try:
+            await service.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await service.stop()
+            await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+            _set_state(STANDBY)
+            raise
+        self.service = service
+        _set_state(ACTIVE)
+        if self.on_started is not None:
+            self.on_started(service)
+        return True
+
+    async def _hold(self) -> str | None:
+        """While active: check the lock every check_seconds. The reason it was lost, or None when stopping."""
+        while True:
+            if await self._sleep(self.check_seconds):
+                return None
+            try:
+                await self._call(self.lock.check, timeout=self.check_timeout)
+            except TimeoutError:
+                self._replace_executor()
+                return f"no answer from the lock check within {self.check_timeout:g} s"
+            except LockLost as exc:
+                return str(exc)
+            except Exception as exc:  # noqa: BLE001
+                return f"{type(exc).__name__}: {exc}"
+
+    async def _deactivate(self) -> None:
+        service, self.service = self.service, None
+        _set_state(STANDBY)
+        if service is not None:
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("alarmd: error while stopping the receivers")
+
+    async def _announce_standby(self) -> None:
+        _set_state(STANDBY)
+        if self._standby_logged:
+            return
+        self._standby_logged = True
+        try:
+            holder = await self._call(self.lock.holder, timeout=self.check_timeout)
+        except Exception:  # noqa: BLE001
+            holder = "unknown"
+        log.warning(
+            "alarmd standby: another alarmd holds the lock (%s, held by %s); waiting, asking every %g s",
+            self.lock.description,
+            holder,
+            self.poll_seconds,
+        )
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep, or less when stopping. True when stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        return self._stop.is_set()
+
+    async def _call(self, fn: Callable[[], T], *, timeout: float, quiet: bool = False) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._executor, fn), timeout)
+        except Exception:
+            if quiet:
+                return None  # type: ignore[return-value]
+            raise
+
+    def _replace_executor(self) -> None:
+        """A lock call hangs (a dead network): leave its thread to its TCP timeout, carry on with a new one.
+        The hung connection is abandoned; the next attempt opens a new one."""
+        self._executor.shutdown(wait=False)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarmd-lock")
+        if isinstance(self.lock, AdvisoryLock) and self.lock.conn is not None:
+            hung, self.lock.conn = self.lock.conn, None
+            threading.Thread(target=_close_quietly, args=(hung,), daemon=True).start()
+
+
+def _close_quietly(conn: Any) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
