@@ -38,6 +38,7 @@ log = logging.getLogger("doorstep.alarmd")
 T = TypeVar("T")
 
 SUMMARY_SECONDS = 600
+DC09_RETRY_SECONDS = 5.0  # without strict start, a taken DC-09 port is asked for again this often
 
 
 class DbWorker:
@@ -107,6 +108,7 @@ class Alarmd:
         self.tick_errors = 0
         self._workers: list[DbWorker] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._dc09_retry: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
     def _worker(self, name: str) -> DbWorker:
@@ -117,7 +119,8 @@ class Alarmd:
     async def start(self, *, strict: bool | None = None) -> None:
         """Start every part. With ``strict`` (by default the constructor's), a taken DC-09 port raises
         PortInUseError; without, it is logged as an error, kept in ``dc09_error``, and the other parts (and
-        the web server) run on."""
+        the web server) run on, and the port is asked for again every DC09_RETRY_SECONDS in the background
+        (after a takeover on the same host, the previous holder may still be closing it)."""
         strict = self.strict if strict is None else strict
         self._stop.clear()
         if self.dc09_enabled:
@@ -137,6 +140,9 @@ class Alarmd:
                     await self._close_workers()
                     raise
                 log.error("%s", exc.strerror)
+                self._dc09_retry = asyncio.get_running_loop().create_task(
+                    self._bind_dc09_later(receiver), name="alarmd-dc09-retry"
+                )
         if self.mqtt_url:
             self.mqtt = MqttReceiver(
                 url=self.mqtt_url,
@@ -159,17 +165,43 @@ class Alarmd:
         )
 
     async def stop(self) -> None:
+        """No new work from the first instant — the supervision tick cancelled, the MQTT receiver told to stop
+        (it will not reconnect: after a lost lock, a reconnect with the fixed client id would kick the new
+        active process off the broker), the DC-09 listener closed — then what is in flight (an MQTT message,
+        DC-09 frames being committed) is finished and answered, both at the same time."""
         self._stop.set()
-        if self.dc09 is not None:
-            await self.dc09.stop()
-        if self.mqtt is not None:
-            await self.mqtt.stop()
         for task in self._tasks:
-            task.cancel()
+            task.cancel()  # the tick's thread finishes its round; `_close_workers` below waits for it
+        if self._dc09_retry is not None:
+            await asyncio.gather(self._dc09_retry, return_exceptions=True)  # returns at once on `_stop`
+            self._dc09_retry = None
+        parts = [part for part in (self.mqtt, self.dc09) if part is not None]  # MQTT first
+        results = await asyncio.gather(*(part.stop() for part in parts), return_exceptions=True)
+        for part, result in zip(parts, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("%s 停止时出错", type(part).__name__, exc_info=result)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self._close_workers()
         log.info("alarmd 已停止：%s", self.summary())
+
+    async def _bind_dc09_later(self, receiver: Dc09Receiver) -> None:
+        """Ask for the taken DC-09 port again until it is ours or alarmd stops."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), DC09_RETRY_SECONDS)
+            if self._stop.is_set():
+                return
+            try:
+                await receiver.start()
+            except OSError:
+                continue
+            if self._stop.is_set():  # stopped while binding
+                await receiver.stop()
+                return
+            self.dc09, self.dc09_error = receiver, None
+            log.info("SIA DC-09 端口已可用，接收机已启动")
+            return
 
     async def _close_workers(self) -> None:
         for worker in self._workers:

@@ -9,9 +9,15 @@ within a few seconds when it dies.
   goes back to standby. When a process dies (kill -9), the kernel closes its socket, its PostgreSQL backend
   ends, and the lock is free for the standby's next poll. Advisory locks are per database.
 - **Never two active**: a lock can be lost while its process still runs (its connection broken, its
-  backend terminated), and a standby may take it before that process's next check notices. So a process that
-  takes the lock *over* (it had seen it held) waits CHECK_SECONDS + CHECK_TIMEOUT before starting anything:
-  by then the previous holder has either noticed and stopped its receivers, or is dead.
+  backend terminated), and another process may take it before that process's next check notices — a standby
+  or a process just started, which could not tell a free lock from a lost one. So *every* process that gets
+  the lock waits CHECK_SECONDS + CHECK_TIMEOUT + STOP_SECONDS (4 s) before starting anything, on its first
+  start too: by then a previous holder has noticed (within CHECK_SECONDS + CHECK_TIMEOUT) and stopped its
+  receivers (within STOP_SECONDS: Alarmd stops taking new work at once and only finishes what is in flight),
+  or is dead. The wait happens in the background task: ``start`` returns at once.
+- **A failed start** (``make_service`` or the service's ``start`` raising) is logged, the lock released, and
+  the process goes back to standby and tries again after RETRY_SECONDS — unless the error is one of
+  ``fatal`` (standalone alarmd: a taken DC-09 port), which ends the task and is raised by ``wait``.
 - **SQLite** (embedded, one host): `fcntl.flock` on a lock file next to the database file, the same
   semantics; the kernel frees it when the process dies. The check makes sure the file is still the one
   locked (a deleted or replaced lock file would let a second process lock a new one).
@@ -30,6 +36,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +52,8 @@ LOCK_KEY = 0x646F6F7273746570  # "doorstep" in ASCII: a fixed 64-bit key, the sa
 POLL_SECONDS = 1.0  # the standby asks for the lock this often
 CHECK_SECONDS = 1.0  # the active process checks its lock this often
 CHECK_TIMEOUT = 2.0  # a lock call without an answer by then counts as a lost lock
+STOP_SECONDS = 1.0  # the budget for a holder that lost its lock to stop its service (part of the grace)
+RETRY_SECONDS = 5.0  # after a failed start: back to standby, then ask again after this
 ACTIVE, STANDBY, OFF = "active", "standby", "off"
 
 _state = OFF  # this process's alarmd: off (none here), standby or active — process-local on purpose
@@ -176,9 +185,12 @@ class FileLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             if os.stat(self.path).st_ino != os.fstat(fd).st_ino:  # replaced between open and flock
                 raise BlockingIOError
-        except BlockingIOError:
-            os.close(fd)
+        except (BlockingIOError, FileNotFoundError):  # held, or replaced / removed between open and flock
+            os.close(fd)  # never keep a descriptor (and its flock) we do not hold as the lock
             return False
+        except BaseException:
+            os.close(fd)
+            raise
         os.ftruncate(fd, 0)
         os.write(fd, f"{_identity()}\n".encode())
         self.fd = fd
@@ -258,10 +270,11 @@ class Service(Protocol):
 class Leadership:
     """Runs a service (Alarmd) only while this process holds the lock.
 
-    ``start`` makes the first attempt before it returns (so a process that gets the lock has its receivers
-    up when ``start`` returns), then keeps going in a task: standby → poll → active → check → (lost) →
-    standby, until ``stop``. An error from the service's ``start`` (a taken DC-09 port with strict start)
-    releases the lock and ends the task with it; ``wait`` returns it to the caller."""
+    ``start`` returns at once; a task does the rest: standby → poll → lock taken → grace → active → check →
+    (lost) → standby, until ``stop``. The service is started only after the grace (check_seconds +
+    check_timeout + stop_seconds), on the first start too. A service that fails to start (``make_service``
+    or its ``start`` raising) is stopped, the lock released, and the task tries again after
+    ``retry_seconds``; an error of one of the ``fatal`` types instead ends the task (``wait`` raises it)."""
 
     def __init__(
         self,
@@ -271,34 +284,48 @@ class Leadership:
         poll_seconds: float = POLL_SECONDS,
         check_seconds: float = CHECK_SECONDS,
         check_timeout: float = CHECK_TIMEOUT,
+        stop_seconds: float = STOP_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
+        fatal: tuple[type[BaseException], ...] = (),
         on_started: Callable[[Any], None] | None = None,
     ) -> None:
         self.make_service = make_service
         self.lock = lock if lock is not None else default_lock()
         self.poll_seconds, self.check_seconds, self.check_timeout = poll_seconds, check_seconds, check_timeout
+        self.stop_seconds, self.retry_seconds, self.fatal = stop_seconds, retry_seconds, fatal
         self.on_started = on_started
         self.service: Service | None = None
         self.takeovers = 0
         self.losses = 0
+        self.failures = 0  # failed starts (each released the lock and was retried)
         self._stop = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarmd-lock")
         self._task: asyncio.Task[None] | None = None
         self._standby_logged = False
-        self._seen_held = False  # the lock was someone else's: taking it is a takeover, with its grace
 
     @property
     def active(self) -> bool:
         return self.service is not None
 
+    @property
+    def grace(self) -> float:
+        """How long a process that got the lock waits before starting: a holder that lost the lock while
+        still running has noticed (check_seconds + check_timeout) and stopped (stop_seconds) by then."""
+        return self.check_seconds + self.check_timeout + self.stop_seconds
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
     async def start(self) -> None:
+        """Start the loop in the background and return at once (the grace never blocks the caller)."""
         _set_state(STANDBY)
         self._stop.clear()
-        if not await self._attempt():
-            await self._announce_standby()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="alarmd-leadership")
+        self._task.add_done_callback(_ended)
 
     async def wait(self) -> None:
-        """Until the task ends: never, unless stopped or the service failed to start (which it raises)."""
+        """Until the task ends: never, unless stopped or a ``fatal`` start error (which it raises)."""
         if self._task is not None:
             await self._task
 
@@ -326,17 +353,36 @@ class Leadership:
                 log.error(
                     "alarmd lost its lock (%s): stopping the receivers at once; back to standby", reason
                 )
-                await self._deactivate()
+                await self._deactivate(lost=True)
                 await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
                 self._standby_logged = False
-                self._seen_held = True
                 await self._announce_standby()
-            elif not await self._attempt():
+                continue
+            try:
+                got = await self._attempt()
+            except self.fatal:
+                raise  # the caller's decision (`wait` raises it): standalone alarmd exits with the error
+            except Exception as exc:  # noqa: BLE001 (the lock is released: standby, and try again)
+                self.failures += 1
+                self._standby_logged = False
+                log.error(
+                    "alarmd could not start its receivers (%s: %s): lock released, back to standby; "
+                    "trying again in %g s",
+                    type(exc).__name__,
+                    exc,
+                    self.retry_seconds,
+                    exc_info=exc,
+                )
+                await self._sleep(self.retry_seconds)
+                continue
+            if not got and not self._stop.is_set():  # (stopping during the grace: just end)
                 await self._announce_standby()
                 await self._sleep(self.poll_seconds)
 
     async def _attempt(self) -> bool:
-        """Try the lock once; with it, start the service. False when another process holds it."""
+        """Try the lock once; with it, wait out the grace, then start the service. False when another process
+        holds the lock (or it was lost during the grace, or we are stopping). A failed start releases the lock
+        and raises."""
         try:
             got = await self._call(self.lock.try_acquire, timeout=self.check_timeout)
         except Exception as exc:  # noqa: BLE001 (database down: stay standby, ask again)
@@ -346,38 +392,42 @@ class Leadership:
             await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
             return False
         if not got:
-            self._seen_held = True
             return False
-        if self._seen_held:
-            grace = self.check_seconds + self.check_timeout
-            log.info(
-                "alarmd taking over: lock taken; waiting %g s so that the previous holder has stopped", grace
-            )
-            if await self._sleep(grace):
-                await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
-                return False
-            try:
-                await self._call(self.lock.check, timeout=self.check_timeout)
-            except Exception as exc:  # noqa: BLE001
-                log.warning("alarmd standby: the lock was lost again while taking over (%s)", exc)
-                await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
-                return False
+        # Always, on a first start too: a free lock may be one that a still running holder has just lost.
+        log.info(
+            "alarmd lock taken; waiting %g s before starting, so that a previous holder that lost it has stopped",
+            self.grace,
+        )
+        if await self._sleep(self.grace):
+            await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+            return False
+        try:
+            await self._call(self.lock.check, timeout=self.check_timeout)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("alarmd standby: the lock was lost again before starting (%s)", exc)
+            await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+            return False
         self.takeovers += 1
         self._standby_logged = False
         log.info("alarmd active: holding the %s (pid %s)", self.lock.description, os.getpid())
-        service = self.make_service()
+        service: Service | None = None
         try:
+            service = self.make_service()
             await service.start()
         except BaseException:
-            with contextlib.suppress(Exception):
-                await service.stop()
+            if service is not None:
+                with contextlib.suppress(Exception):
+                    await service.stop()
             await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
             _set_state(STANDBY)
             raise
         self.service = service
         _set_state(ACTIVE)
         if self.on_started is not None:
-            self.on_started(service)
+            try:
+                self.on_started(service)
+            except Exception:
+                log.exception("alarmd: error in the on_started callback")
         return True
 
     async def _hold(self) -> str | None:
@@ -395,14 +445,25 @@ class Leadership:
             except Exception as exc:  # noqa: BLE001
                 return f"{type(exc).__name__}: {exc}"
 
-    async def _deactivate(self) -> None:
+    async def _deactivate(self, *, lost: bool = False) -> None:
         service, self.service = self.service, None
         _set_state(STANDBY)
-        if service is not None:
-            try:
-                await service.stop()
-            except Exception:
-                log.exception("alarmd: error while stopping the receivers")
+        if service is None:
+            return
+        started = time.monotonic()
+        try:
+            await service.stop()
+        except Exception:
+            log.exception("alarmd: error while stopping the receivers")
+        took = time.monotonic() - started
+        if lost and took > self.stop_seconds:
+            # Another process may have started after its grace meanwhile: only work in flight was being
+            # finished here (Alarmd takes no new work from the first instant of its stop).
+            log.warning(
+                "alarmd: stopping the receivers after the lost lock took %.1f s (budget %g s)",
+                took,
+                self.stop_seconds,
+            )
 
     async def _announce_standby(self) -> None:
         _set_state(STANDBY)
@@ -443,6 +504,13 @@ class Leadership:
         if isinstance(self.lock, AdvisoryLock) and self.lock.conn is not None:
             hung, self.lock.conn = self.lock.conn, None
             threading.Thread(target=_close_quietly, args=(hung,), daemon=True).start()
+
+
+def _ended(task: asyncio.Task[None]) -> None:
+    """The loop ended with an error (a ``fatal`` start error, or a bug): this process runs no alarmd now, and
+    /readyz must say so rather than "standby" for ever. The error itself goes to ``wait``'s caller."""
+    if not task.cancelled() and task.exception() is not None:
+        _set_state(OFF)
 
 
 def _close_quietly(conn: Any) -> None:

@@ -175,8 +175,8 @@ def test_doorstep_run_serves_the_web_and_alarmd_in_one_loop(panels, tmp_path):
     database = Database(tmp_path)
     run = Process(["run", "--port", "0"], database, tmp_path)
     try:
+        web_port = int(run.wait_for(WEB_LISTENING)[1])  # first: alarmd's parts start after the lock's grace
         dc09_port = int(run.wait_for(DC09_LISTENING)[1])
-        web_port = int(run.wait_for(WEB_LISTENING)[1])
         with ws_connect(
             f"ws://127.0.0.1:{web_port}/ws/alarms/",
             additional_headers={"Cookie": cookie, "Origin": f"http://127.0.0.1:{web_port}"},
@@ -201,8 +201,10 @@ def test_doorstep_run_reports_a_taken_dc09_port_and_serves_the_web(panels, tmp_p
         port = taken.getsockname()[1]
         run = Process(["run", "--port", "0"], database, tmp_path, DOORSTEP_DC09_PORT=str(port))
         try:
+            web_port = int(
+                run.wait_for(WEB_LISTENING)[1]
+            )  # first: alarmd's parts start after the lock's grace
             run.wait_for(re.compile(f"127.0.0.1:{port} 已被占用"))
-            web_port = int(run.wait_for(WEB_LISTENING)[1])
             with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/accounts/login/", timeout=10) as page:
                 status = page.status
             returncode = run.terminate()

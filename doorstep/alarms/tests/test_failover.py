@@ -146,13 +146,15 @@ def test_leadership_one_active_the_other_takes_over_and_a_lost_lock_stops_the_se
         locks = _advisory_pair()
     events: list = []
     FakeService.running.clear()
-    fast = {"poll_seconds": 0.05, "check_seconds": 0.05, "check_timeout": 0.5}
+    fast = {"poll_seconds": 0.05, "check_seconds": 0.05, "check_timeout": 0.5, "stop_seconds": 0.1}
 
     async def scenario():
         a = Leadership(lambda: FakeService("a", events), locks[0], **fast)
         b = Leadership(lambda: FakeService("b", events), locks[1], **fast)
-        await a.start()
+        await a.start()  # returns at once: the lock, the grace and the start come in its task
+        await _until(lambda: a.active)
         await b.start()
+        await _until(lambda: b._standby_logged)  # b asked, and found the lock held
         states = [(a.active, b.active)]
         await a.stop()  # a clean stop: b takes over
         await _until(lambda: b.active)
@@ -190,6 +192,7 @@ def test_leadership_state_is_standby_while_waiting_and_active_with_the_lock(tmp_
             poll_seconds=0.05,
             check_seconds=0.05,
             check_timeout=0.5,
+            stop_seconds=0.1,
         )
         await waiting.start()
         seen = [leadership.current_state()]
@@ -201,6 +204,267 @@ def test_leadership_state_is_standby_while_waiting_and_active_with_the_lock(tmp_
         return seen
 
     assert asyncio.run(scenario()) == [STANDBY, ACTIVE, "off"]
+
+
+class SlowStopService(FakeService):
+    """An Alarmd whose stop takes a while (MQTT disconnect, a DC-09 frame being committed)."""
+
+    async def stop(self) -> None:
+        self.events.append(("stopping", self.name))
+        await asyncio.sleep(0.2)
+        await super().stop()
+
+
+async def _until_freed(lock) -> None:
+    """The broken lock is free for a newcomer's very first attempt (a terminated backend exits a moment later)."""
+    if isinstance(lock, FileLock):
+        return
+    import psycopg
+
+    from doorstep.alarms.leadership import HOLDERS_SQL, _lock_args
+
+    with psycopg.connect(**lock.params) as probe:
+        deadline = time.monotonic() + 5
+        while probe.execute(HOLDERS_SQL, _lock_args(lock.key)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the terminated backend kept the lock"
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["file", "advisory"])
+def test_a_fresh_process_that_gets_a_lost_lock_at_once_starts_only_after_the_old_holder_stopped(
+    kind, tmp_path
+):
+    """The holder's lock goes away while it still runs; a process started just then finds the lock free at
+    its first attempt (it never saw it held) — it must still wait until the old holder has noticed and
+    stopped."""
+    if kind == "file":
+        locks = FileLock(tmp_path / "alarmd.lock"), FileLock(tmp_path / "alarmd.lock")
+    else:
+        locks = _advisory_pair()
+    events: list = []
+    FakeService.running.clear()
+    timings = {"poll_seconds": 0.05, "check_seconds": 0.2, "check_timeout": 0.5, "stop_seconds": 0.4}
+
+    async def scenario():
+        old = Leadership(lambda: SlowStopService("old", events), locks[0], **timings)
+        await old.start()
+        await _until(lambda: old.active)
+        _break_lock(locks[0])  # old still runs, and has not noticed yet
+        await _until_freed(locks[0])
+        fresh = Leadership(lambda: SlowStopService("fresh", events), locks[1], **timings)
+        await fresh.start()
+        await _until(lambda: fresh.active and not old.active)
+        attempts = fresh.takeovers
+        await fresh.stop()
+        await old.stop()
+        return attempts, old.losses
+
+    attempts, losses = asyncio.run(scenario())
+
+    assert attempts == 1 and losses == 1
+    starts = [event for event in events if event[0] == "start"]
+    assert starts == [("start", "old", []), ("start", "fresh", [])], events  # never beside the old one
+    assert events.index(("stop", "old")) < events.index(starts[1]), events
+
+
+def test_a_failed_start_releases_the_lock_and_is_retried(tmp_path):
+    """`doorstep run`: a service whose start raises (an OSError other than a taken port) once: the lock is
+    released, the process goes back to standby and, after the retry delay, becomes active."""
+    from doorstep.alarms import leadership
+
+    calls: list[str] = []
+    probe = FileLock(tmp_path / "alarmd.lock")
+    free_between: list[bool] = []
+
+    class Flaky(FakeService):
+        async def start(self) -> None:
+            calls.append("start")
+            if len(calls) == 1:
+                raise OSError(99, "Cannot assign requested address")
+            await super().start()
+
+    async def scenario():
+        lead = Leadership(
+            lambda: Flaky("f", []),
+            FileLock(tmp_path / "alarmd.lock"),
+            poll_seconds=0.05,
+            check_seconds=0.05,
+            check_timeout=0.5,
+            stop_seconds=0.05,
+            retry_seconds=0.5,
+        )
+        await lead.start()
+        await _until(lambda: lead.failures == 1)
+        state = leadership.current_state()
+        free_between.append(probe.try_acquire())  # released while waiting to retry
+        probe.release()
+        await _until(lambda: lead.active)
+        ended = lead.task.done()
+        await lead.stop()
+        return state, ended
+
+    state, ended = asyncio.run(scenario())
+
+    assert state == STANDBY and free_between == [True]
+    assert calls == ["start", "start"] and not ended
+
+
+def test_make_service_raising_releases_the_lock_and_is_retried(tmp_path):
+    made: list[int] = []
+
+    def make():
+        made.append(1)
+        if len(made) == 1:
+            raise RuntimeError("settings broken")
+        return FakeService("m", [])
+
+    async def scenario():
+        lead = Leadership(
+            make,
+            FileLock(tmp_path / "alarmd.lock"),
+            poll_seconds=0.05,
+            check_seconds=0.05,
+            check_timeout=0.5,
+            stop_seconds=0.05,
+            retry_seconds=0.5,
+        )
+        await lead.start()
+        await _until(lambda: lead.failures == 1)
+        other = FileLock(tmp_path / "alarmd.lock")
+        free = other.try_acquire()
+        other.release()
+        await _until(lambda: lead.active)
+        await lead.stop()
+        return free
+
+    assert asyncio.run(scenario()) is True
+    assert len(made) == 2
+
+
+def test_a_fatal_start_error_ends_the_loop_and_wait_raises_it(tmp_path):
+    """Standalone alarmd: a taken DC-09 port (strict) is not retried; `wait` raises it and /readyz says off."""
+    from doorstep.alarms import leadership
+    from doorstep.alarms.dc09_server import PortInUseError
+
+    class Taken(FakeService):
+        async def start(self) -> None:
+            raise PortInUseError(98, "taken")
+
+    async def scenario():
+        lead = Leadership(
+            lambda: Taken("t", []),
+            FileLock(tmp_path / "alarmd.lock"),
+            check_seconds=0.05,
+            check_timeout=0.5,
+            stop_seconds=0.05,
+            fatal=(PortInUseError,),
+        )
+        await lead.start()
+        with pytest.raises(PortInUseError):
+            await lead.wait()
+        state = leadership.current_state()
+        await lead.stop()
+        return state
+
+    assert asyncio.run(scenario()) == "off"
+
+
+def test_a_lock_file_removed_between_open_and_flock_leaks_no_descriptor(tmp_path, monkeypatch):
+    import fcntl
+    import os
+
+    path = tmp_path / "alarmd.lock"
+    real_flock = fcntl.flock
+
+    def flock_after_removal(fd, operation):
+        path.unlink(missing_ok=True)  # another process's cleanup, between our open and our flock
+        return real_flock(fd, operation)
+
+    lock = FileLock(path)
+    before = set(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(fcntl, "flock", flock_after_removal)
+    got = lock.try_acquire()
+    monkeypatch.setattr(fcntl, "flock", real_flock)
+    leaked = set(os.listdir("/proc/self/fd")) - before
+
+    assert got is False and lock.fd is None
+    assert not leaked
+    assert lock.try_acquire()  # the next poll takes a new file
+    lock.release()
+
+
+class _Part:
+    """Stands for the MQTT or DC-09 receiver in Alarmd.stop: records when its stop begins and ends."""
+
+    def __init__(self, name: str, events: list, seconds: float) -> None:
+        self.name, self.events, self.seconds = name, events, seconds
+        self.stats = type("Stats", (), {"summary": lambda self: ""})()
+
+    async def stop(self) -> None:
+        self.events.append(f"{self.name} stop begins")
+        await asyncio.sleep(self.seconds)
+        self.events.append(f"{self.name} stopped")
+
+
+def test_alarmd_stop_stops_mqtt_and_the_tick_before_waiting_for_dc09_stragglers():
+    """A DC-09 frame being committed keeps the DC-09 stop busy: meanwhile the MQTT receiver must already be
+    stopping (no reconnect with the fixed client id) and the supervision tick cancelled."""
+    from doorstep.alarms.daemon import Alarmd
+
+    events: list[str] = []
+
+    async def scenario():
+        alarmd = Alarmd(dc09=False, mqtt_url="", supervise=False)
+        alarmd.dc09 = _Part("dc09", events, 0.3)
+        alarmd.mqtt = _Part("mqtt", events, 0.0)
+
+        async def tick():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                events.append("tick cancelled")
+                raise
+
+        alarmd._tasks.append(asyncio.get_running_loop().create_task(tick()))
+        await asyncio.sleep(0)
+        await alarmd.stop()
+
+    asyncio.run(scenario())
+
+    assert events.index("mqtt stop begins") < events.index("dc09 stopped"), events
+    assert events.index("tick cancelled") < events.index("dc09 stopped"), events
+
+
+def test_without_strict_start_a_taken_dc09_port_is_asked_for_again_in_the_background(monkeypatch):
+    """`doorstep run` after a takeover on the same host: the old holder still has the port for a moment. DC-09
+    must not stay off for the whole term."""
+    import socket
+
+    from doorstep.alarms import daemon
+    from doorstep.alarms.daemon import Alarmd
+
+    monkeypatch.setattr(daemon, "DC09_RETRY_SECONDS", 0.1)
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+
+    async def scenario():
+        alarmd = Alarmd(dc09_host="127.0.0.1", dc09_port=port, mqtt_url="", supervise=False, strict=False)
+        await alarmd.start()
+        first = (alarmd.dc09, alarmd.dc09_error is not None)
+        taken.close()  # the old holder lets go
+        await _until(lambda: alarmd.dc09 is not None)
+        bound = (alarmd.dc09.port, alarmd.dc09_error)
+        await alarmd.stop()
+        return first, bound
+
+    try:
+        first, bound = asyncio.run(scenario())
+    finally:
+        taken.close()
+
+    assert first == (None, True)
+    assert bound == (port, None)
 
 
 # --- two real alarmd processes ---------------------------------------------------------------------------------
@@ -312,6 +576,14 @@ def test_the_standby_alarmd_takes_over_within_10_s_of_a_kill_9_and_no_press_is_l
     assert len(dc09) == len(set(dc09)) == 2
 
 
+def _in_log(process: Process, pattern: re.Pattern, timeout: float = 30) -> None:
+    """A line seen anywhere in the log so far (`wait_for` consumes lines in order)."""
+    deadline = time.monotonic() + timeout
+    while not pattern.search("".join(process.log)):
+        assert time.monotonic() < deadline, f"no {pattern.pattern!r} in the log:\n{''.join(process.log)}"
+        time.sleep(0.05)
+
+
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -334,8 +606,8 @@ def test_doorstep_run_serves_the_web_with_its_alarmd_parts_on_standby_and_takes_
         alarmd.wait_for(ACTIVE_LINE)
         alarmd.wait_for(DC09_LISTENING)
         run = Process(["run", "--port", "0"], database, tmp_path, DOORSTEP_DC09_PORT=str(dc09_port))
-        run.wait_for(STANDBY_LINE)
         web = f"http://127.0.0.1:{int(run.wait_for(WEB_LISTENING)[1])}"
+        _in_log(run, STANDBY_LINE)  # from the leadership task: before or after uvicorn's line
         login_status, _ = _get(f"{web}/accounts/login/")
         _, ready_standby = _get(f"{web}/readyz")
         _, metrics_standby = _get(f"{web}/metrics")

@@ -69,8 +69,10 @@ class Command(BaseCommand):
                 "通道层在进程内（未设置 REDIS_URL）：单独运行的 alarmd 收到的报警不会推送到 Web 进程的调度台；"
                 "请设置 REDIS_URL，或用 `doorstep run` 在同一进程内运行"
             )
-        leadership = Leadership(lambda: Alarmd(**alarmd_options))
-        await leadership.start()  # active: the receivers are up; standby: waiting for the lock
+        # A taken DC-09 port ends the command with the error (strict start: the operator must see it); any
+        # other start error is logged and retried by the leadership loop, the lock released meanwhile.
+        leadership = Leadership(lambda: Alarmd(**alarmd_options), fatal=(PortInUseError,))
+        await leadership.start()  # returns at once: the lock, its grace and the receivers come in a task
         self.stdout.write(_("alarmd 已启动（Ctrl+C 或 SIGTERM 停止）"))
         self.stdout.flush()
         stopping = loop.create_task(stop.wait())
@@ -81,5 +83,5 @@ class Command(BaseCommand):
         stopping.cancel()
         await leadership.stop()
         if leading.done() and not leading.cancelled() and leading.exception() is not None:
-            raise leading.exception()  # a taken DC-09 port after a takeover: exit with the error
+            raise leading.exception()  # a taken DC-09 port: exit with the error
         self.stdout.write(_("alarmd 已停止"))

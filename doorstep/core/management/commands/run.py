@@ -81,7 +81,7 @@ class Command(BaseCommand):
         # uvicorn puts its own handlers in place while it serves and, once stopped, restores these and
         # raises the signal again: they must only ask for the stop, so that alarmd is stopped cleanly below.
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        alarmd = videod = demo_speaker = None
+        alarmd = videod = demo_speaker = alarmd_watch = None
         ticker = Ticker()
 
         def report_dc09(started: Alarmd) -> None:
@@ -95,9 +95,13 @@ class Command(BaseCommand):
             if with_alarmd:
                 # Only with the alarmd lock of the database (alarms.leadership): should a separate `doorstep
                 # alarmd` (or another `doorstep run`) hold it, the parts here stay standby and the web serves on.
-                # A taken DC-09 port is reported (strict=False); the web serves on.
+                # A taken DC-09 port is reported (strict=False) and asked for again in the background; the
+                # web serves on. Any other failed start is logged, the lock released, and retried (the
+                # leadership loop); `start` returns at once (the takeover grace runs in the background).
                 alarmd = Leadership(lambda: Alarmd(strict=False), on_started=report_dc09)
                 await alarmd.start()
+                alarmd_watch = asyncio.ensure_future(alarmd.wait())  # kept: its end is never silent
+                alarmd_watch.add_done_callback(_report_alarmd_end)
             if settings.VIDEO_DEMO_SPEAKER_PORT:
                 demo_speaker = start_demo_speaker(settings.VIDEO_DEMO_SPEAKER_PORT)
             if with_videod:
@@ -112,8 +116,18 @@ class Command(BaseCommand):
                 demo_speaker.stop()
             if alarmd is not None:
                 await alarmd.stop()
+            if alarmd_watch is not None:
+                await asyncio.gather(alarmd_watch, return_exceptions=True)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _report_alarmd_end(watch: asyncio.Future) -> None:
+    """The alarmd leadership loop of `doorstep run` should only end when stopped: say so if it dies."""
+    if not watch.cancelled() and watch.exception() is not None:
+        logging.getLogger("doorstep.alarmd").error(
+            "alarmd 主备循环异常结束，本进程不再运行报警接收（请检查日志并重启）", exc_info=watch.exception()
+        )
 
 
 def start_demo_speaker(port: int):
