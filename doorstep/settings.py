@@ -299,7 +299,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "社区警务平台接口。认证：会话或 `Authorization: Token <key>`。",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The schema and docs: signed-in users, and tokens with any valid scope (accounts.permissions: a token without
+    # one reaches nothing under /api/; ADR 0023).
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.IsAuthenticated",
+        "doorstep.accounts.permissions.TokenScopePermission",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Name shared code lists once, so every field using them points at one schema component.
     "ENUM_NAME_OVERRIDES": {

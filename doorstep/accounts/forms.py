@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -49,10 +51,22 @@ class LoginForm(AuthenticationForm):
         )
 
 
+TOKEN_DEFAULT_DAYS = 90  # a token expires: the form proposes 90 days, and uses them when left empty
+TOKEN_MAX_DAYS = 365
+
+
+def _default_token_expiry():
+    return timezone.localdate() + dt.timedelta(days=TOKEN_DEFAULT_DAYS)
+
+
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("用途"), max_length=100)
     expires_on = forms.DateField(
-        label=_("过期日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("过期日期"),
+        required=False,
+        initial=_default_token_expiry,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),  # ISO: what type="date" reads
+        help_text=_("最长365天；不填则为90天。"),
     )
     scopes = forms.MultipleChoiceField(
         label=_("权限范围"),
@@ -64,8 +78,13 @@ class TokenForm(forms.Form):
 
     def clean_expires_on(self):
         expires_on = self.cleaned_data.get("expires_on")
-        if expires_on and expires_on < timezone.localdate():
+        today = timezone.localdate()
+        if not expires_on:
+            return _default_token_expiry()
+        if expires_on < today:
             raise forms.ValidationError(_("过期日期不能早于今天"))
+        if expires_on > today + dt.timedelta(days=TOKEN_MAX_DAYS):
+            raise forms.ValidationError(_("令牌有效期最长%(n)s天") % {"n": TOKEN_MAX_DAYS})
         return expires_on
 
 
@@ -100,20 +119,41 @@ class EnrolForm(forms.Form):
         return code
 
 
-class ResetTwoFactorForm(forms.Form):
-    reason = forms.CharField(
-        label=_("重置原因"),
-        max_length=200,
-        error_messages={"required": _("请填写重置原因")},
-        widget=forms.TextInput(attrs={"placeholder": _("例如：手机丢失，本人到场核实身份")}),
-    )
+class _ReasonForm(forms.Form):
+    """An administrator's action on a user's security: the reason is required and becomes the audit note."""
+
+    reason_required = _("请填写原因")
+    reason = forms.CharField(label=_("原因"), max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].error_messages["required"] = self.reason_required
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError(_("请填写重置原因"))
+            raise forms.ValidationError(self.reason_required)
         return reason
 
 
-class RevokeSessionsForm(forms.Form):
-    reason = forms.CharField(label=_("原因"), max_length=200, required=False)
+class ResetTwoFactorForm(_ReasonForm):
+    reason_required = _("请填写重置原因")
+    reason = forms.CharField(
+        label=_("重置原因"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("例如：手机丢失，本人到场核实身份")}),
+    )
+    revoke_tokens = forms.BooleanField(label=_("同时吊销该用户的全部接口令牌"), required=False, initial=True)
+
+
+class RevokeSessionsForm(_ReasonForm):
+    reason_required = _("请填写注销原因")
+    revoke_tokens = forms.BooleanField(label=_("同时吊销该用户的全部接口令牌"), required=False, initial=True)
+
+
+class UnlockForm(_ReasonForm):
+    reason_required = _("请填写解除锁定的原因")
+
+
+class RevokeTokenForm(_ReasonForm):
+    reason_required = _("请填写吊销原因")

@@ -10,16 +10,22 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from doorstep.accounts.choices import API_MODULE_SCOPES, TokenScope
 from doorstep.accounts.models import ApiToken
 
-# Views a token of any scope may open: the API root lists the endpoints' addresses, no data. (Named, not
-# imported: rest_framework.routers imports the settings that import this module.)
+# Views a token with any scope of the catalogue may open: they describe the API, no data — the API root (the
+# endpoints' addresses) and drf-spectacular's schema and docs (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] names
+# this permission too). A token without a valid scope reaches nothing. (Named, not imported:
+# rest_framework.routers imports the settings that import this module.)
 OPEN_TO_EVERY_TOKEN = {("rest_framework.routers", "APIRootView")}
+OPEN_TO_EVERY_TOKEN_MODULES = {"drf_spectacular.views"}
+ANY_SCOPE = "*"
 
 
 def required_scope(view: Any, method: str) -> str | None:
-    """The scope code a token needs for `method` on `view`: "" when none is needed, None when no token may
-    use the view (it declares no scope and its module has none: deny by default)."""
-    if (type(view).__module__, type(view).__name__) in OPEN_TO_EVERY_TOKEN:
-        return ""
+    """The scope code a token needs for `method` on `view`: ANY_SCOPE when any scope of the catalogue will do
+    (the API root, the schema and its docs), None when no token may use the view (it declares no scope and its
+    module has none: deny by default)."""
+    module = type(view).__module__
+    if (module, type(view).__name__) in OPEN_TO_EVERY_TOKEN or module in OPEN_TO_EVERY_TOKEN_MODULES:
+        return ANY_SCOPE
     resource = getattr(view, "token_scope", None) or API_MODULE_SCOPES.get(type(view).__module__)
     if not resource:
         return None
@@ -38,8 +44,11 @@ class TokenScopePermission(BasePermission):
         if not isinstance(token, ApiToken):
             return True
         needed = required_scope(view, request.method or "GET")
-        if needed == "":
-            return True
+        if needed == ANY_SCOPE:
+            if any(code in TokenScope.values for code in token.scopes or []):
+                return True
+            self.message = _("令牌没有任何有效的权限范围")
+            return False
         if needed is None:
             self.message = _("该接口不接受接口令牌访问")
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from typing import Any
 
@@ -34,6 +35,21 @@ def _require_admin(by: Any) -> None:
     if by is None or by.is_superuser or by.role == Role.ADMIN:
         return
     raise NotAllowed(_("只有系统管理员可以管理账户"))
+
+
+def _require_admin_over(by: Any, user: User) -> None:
+    """An administrator acting on `user`'s security (reset, sign-out, tokens): a superuser's only by another
+    superuser — a 系统管理员 account must not be able to take over or lock out the one above it."""
+    _require_admin(by)
+    if by is not None and user.is_superuser and not by.is_superuser and by.pk != user.pk:
+        raise NotAllowed(_("系统管理员不能操作超级管理员的账户安全"))
+
+
+def _required_reason(reason: str, message: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(message)
+    return reason
 
 
 @transaction.atomic
@@ -140,10 +156,12 @@ def issue_token(
 
 
 @transaction.atomic
-def revoke_token(token: ApiToken, *, by: Any) -> ApiToken:
-    if by is not None and by.pk != token.user_id:
-        _require_admin(by)
+def revoke_token(token: ApiToken, *, by: Any, reason: str = "") -> ApiToken:
+    """Revoke one token: its owner may, or an administrator (with a `reason`, kept as the audit note)."""
     token = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)  # revoked meanwhile?
+    if by is not None and by.pk != token.user_id:
+        _require_admin_over(by, token.user)
+        reason = _required_reason(reason, _("请填写吊销原因"))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -156,8 +174,19 @@ def revoke_token(token: ApiToken, *, by: Any) -> ApiToken:
                 "prefix": token.prefix,
                 "user": token.user.username,
             },
+            note=(reason or "").strip(),
         )
     return token
+
+
+def revoke_all_tokens(user: User, *, by: Any, reason: str) -> int:
+    """Revoke every usable token of `user` (a sign-out everywhere, a reset); each revocation is audited."""
+    now = timezone.now()
+    count = 0
+    for token in ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(expires_at__lte=now):
+        revoke_token(token, by=by, reason=reason)
+        count += 1
+    return count
 
 
 def authenticate_token(key: str) -> ApiToken | None:
@@ -178,30 +207,72 @@ def _device_name() -> str:
     return _("身份验证器")
 
 
+# The session's unconfirmed authenticator (its pk): only the session that was shown a secret may confirm it.
+ENROL_SESSION_KEY = "doorstep_two_factor_enrol_device"
+ENROLMENT_MINUTES = 15  # an unconfirmed secret older than this is never confirmed: scan a new one
+
+
+class EnrolmentExpired(ServiceError):
+    """The secret this session was shown is gone (expired, or replaced by an enrolment started elsewhere)."""
+
+
+def _unconfirmed_valid_after() -> dt.datetime:
+    return timezone.now() - dt.timedelta(minutes=ENROLMENT_MINUTES)
+
+
 @transaction.atomic
-def start_enrolment(user: User) -> Any:
-    """The unconfirmed authenticator the enrolment page shows (a new secret, or the one already shown)."""
+def start_enrolment(user: User, session: Any) -> Any:
+    """The unconfirmed authenticator this session's enrolment page shows: the one already shown to this same
+    session (within ENROLMENT_MINUTES), else a new secret — which deletes the user's other unconfirmed
+    devices, so a secret read in another session (someone else who knows the starting password) is void."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    device_id = session.get(ENROL_SESSION_KEY)
+    device = (
+        TOTPDevice.objects.filter(
+            pk=device_id, user=user, confirmed=False, created_at__gt=_unconfirmed_valid_after()
+        ).first()
+        if device_id
+        else None
+    )
     if device is None:
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         device = TOTPDevice.objects.create(user=user, name=_device_name(), confirmed=False)
+        session[ENROL_SESSION_KEY] = device.pk
     return device
 
 
 @transaction.atomic
-def confirm_enrolment(user: User, code: str) -> tuple[Any, list[str]] | None:
-    """Confirm the enrolment with the first code the app shows: the device becomes the user's authenticator
-    (replacing an earlier one) and ten new recovery codes are made. Returns (device, codes) or None when the
-    code is wrong (not counted toward the lock: a typo while scanning; django-otp throttles retries)."""
+def confirm_enrolment(user: User, code: str, session: Any) -> tuple[Any, list[str]] | None:
+    """Confirm the enrolment with the first code the app shows: the session's own unconfirmed device becomes
+    the user's authenticator (replacing an earlier one) and ten new recovery codes are made. Returns (device,
+    codes) or None when the code is wrong (not counted toward the lock: a typo while scanning; django-otp
+    throttles retries). Raises EnrolmentExpired when the session's secret is no longer valid."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
-    if device is None or not device.verify_token(_digits(code)):
+    device_id = session.get(ENROL_SESSION_KEY)
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(pk=device_id, user=user, confirmed=False, created_at__gt=_unconfirmed_valid_after())
+        .first()
+        if device_id
+        else None
+    )
+    if device is None:
+        session.pop(ENROL_SESSION_KEY, None)
+        raise EnrolmentExpired(
+            _("二维码已失效（超过%(n)s分钟或已在别处重新生成），请扫描新的二维码。")
+            % {"n": ENROLMENT_MINUTES}
+        )
+    wait = _throttle_wait(device)
+    if wait:
+        raise SecondFactorWait(wait)
+    if not device.verify_token(_digits(code)):
         return None
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    session.pop(ENROL_SESSION_KEY, None)
     codes = _new_recovery_codes(user)
     record_change(user, "accounts.two_factor_enrol", user, after={"device": device.persistent_id})
     return device, codes
@@ -212,10 +283,20 @@ def _digits(code: str) -> str:
 
 
 def _new_recovery_codes(user: User) -> list[str]:
-    RecoveryCodeDevice.objects.filter(user=user).delete()
-    device = RecoveryCodeDevice.objects.create(
-        user=user, name=_("恢复码"), confirmed=True, salt=secrets.token_hex(16)
-    )
+    """Ten new codes on the user's one recovery device. The device is kept (its codes are replaced, with a new
+    salt): a session verified with a recovery code stays verified — django-otp drops a session whose device
+    is deleted."""
+    device = RecoveryCodeDevice.objects.select_for_update().filter(user=user).order_by("pk").first()
+    if device is None:
+        device = RecoveryCodeDevice.objects.create(
+            user=user, name=_("恢复码"), confirmed=True, salt=secrets.token_hex(16)
+        )
+    else:
+        RecoveryCodeDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.codes.all().delete()
+        device.salt = secrets.token_hex(16)
+        device.confirmed = True
+        device.save(update_fields=["salt", "confirmed"])
     codes = [
         "".join(secrets.choice(RECOVERY_ALPHABET) for _i in range(10)) for _n in range(RECOVERY_CODE_COUNT)
     ]
@@ -237,17 +318,64 @@ def regenerate_recovery_codes(user: User, *, by: Any) -> list[str]:
     return codes
 
 
+class SecondFactorWait(ServiceError):
+    """The authenticator is in django-otp's wait after wrong codes: the code was not checked (nor counted)."""
+
+    code = "throttled"
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        super().__init__(_("验证码输错次数较多，请等待%(n)s秒后再输入。") % {"n": seconds})
+
+
+def _throttle_cap_seconds() -> int:
+    return settings.LOCKOUT_MINUTES * 60
+
+
+def _cap_throttle(device: Any) -> None:
+    """django-otp doubles the wait after each wrong code without a useful cap (100 years): keep the failure
+    count where the wait is at most LOCKOUT_MINUTES, the account lock's own length."""
+    factor = device.get_throttle_factor()
+    if factor <= 0 or device.throttling_failure_count <= 1:
+        return
+    cap = _throttle_cap_seconds()
+    highest = 1
+    while factor * 2**highest <= cap:  # the count n waits factor·2^(n-1)
+        highest += 1
+    if device.throttling_failure_count > highest:
+        type(device).objects.filter(pk=device.pk).update(throttling_failure_count=highest)
+        device.throttling_failure_count = highest
+
+
+def _throttle_wait(device: Any) -> int:
+    """Seconds until the device accepts a code again (0: now)."""
+    _cap_throttle(device)
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return 0
+    until = (data or {}).get("locked_until")
+    if until is None:
+        return 1
+    return max(1, math.ceil((until - timezone.now()).total_seconds()))
+
+
 def verify_second_factor(user: User, code: str) -> tuple[Any, str] | None:
     """Check a six-digit code from the authenticator or a recovery code. Returns (device, "totp" | "recovery")
     or None; a wrong code counts toward the account lock and is audited; a used recovery code is audited with
     how many remain. A TOTP code already used (the same 30-second step or an earlier one) is refused: the
-    device remembers the last step it accepted (django-otp `last_t`)."""
+    device remembers the last step it accepted (django-otp `last_t`). A six-digit code sent during the
+    device's wait after wrong codes is not checked and not counted: SecondFactorWait says how long to wait
+    (at most LOCKOUT_MINUTES)."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     text = _digits(code)
     if text.isdigit() and len(text) == 6:
         with transaction.atomic():
             device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+            if device is not None:
+                wait = _throttle_wait(device)
+                if wait:
+                    raise SecondFactorWait(wait)
             if device is not None and device.verify_token(text):
                 _second_factor_passed(user)
                 record_event(
@@ -265,6 +393,10 @@ def verify_second_factor(user: User, code: str) -> tuple[Any, str] | None:
             )
             if recovery is not None and recovery.verify_token(text):
                 _second_factor_passed(user)
+                # the owner is back in: the authenticator's wait after wrong codes is over too
+                TOTPDevice.objects.filter(user=user).update(
+                    throttling_failure_count=0, throttling_failure_timestamp=None
+                )
                 remaining = recovery.remaining()
                 record_change(
                     user,
@@ -284,53 +416,77 @@ def _second_factor_passed(user: User) -> None:
     record_successful_login(user)
 
 
+def _user_sessions(user: User) -> list[str]:
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    return [
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if s.get_decoded().get(SESSION_KEY) == str(user.pk)
+    ]
+
+
+def _sign_out_everywhere(user: User) -> int:
+    """Delete the user's database sessions and, after the commit, close their open WebSockets."""
+    from django.contrib.sessions.models import Session
+
+    from doorstep.accounts.sockets import close_user_sockets
+
+    mine = _user_sessions(user)
+    Session.objects.filter(pk__in=mine).delete()
+    transaction.on_commit(lambda: close_user_sockets(user.pk))
+    return len(mine)
+
+
 @transaction.atomic
-def reset_two_factor(user: User, *, reason: str, by: Any) -> User:
-    """An administrator removes the user's authenticator and recovery codes (a lost phone): the user enrols
-    again at the next login. Sessions verified with the old device are no longer verified."""
+def reset_two_factor(user: User, *, reason: str, by: Any, revoke_tokens: bool = True) -> User:
+    """An administrator removes the user's authenticator (confirmed or still being enrolled) and recovery codes
+    (a lost phone): the user enrols again at the next login. The user is signed out everywhere (sessions
+    deleted, WebSockets closed): a surviving session — on the lost phone — must not bind a new authenticator.
+    With `revoke_tokens` (the form's default) their API tokens are revoked too."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    _require_admin(by)
-    if not reason.strip():
-        raise ServiceError(_("请填写重置原因"))
+    _require_admin_over(by, user)
+    reason = _required_reason(reason, _("请填写重置原因"))
     totp = TOTPDevice.objects.filter(user=user).delete()[1].get(TOTPDevice._meta.label, 0)
     recovery = RecoveryCodeDevice.objects.filter(user=user).delete()[1].get(RecoveryCodeDevice._meta.label, 0)
+    sessions = _sign_out_everywhere(user)
+    tokens = revoke_all_tokens(user, by=by, reason=reason) if revoke_tokens else 0
     record_change(
         by,
         "accounts.two_factor_reset",
         user,
-        after={"devices_deleted": totp + recovery},
-        note=reason.strip(),
+        after={"devices_deleted": totp + recovery, "sessions": sessions, "tokens_revoked": tokens},
+        note=reason,
     )
     return user
 
 
 @transaction.atomic
-def unlock(user: User, *, by: Any) -> User:
-    """Lift a lock (and the second factor's retry wait) before it runs out."""
+def unlock(user: User, *, by: Any, reason: str) -> User:
+    """Lift a lock (and the second factor's retry wait) before it runs out; the reason is the audit note."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    _require_admin(by)
+    _require_admin_over(by, user)
+    reason = _required_reason(reason, _("请填写解除锁定的原因"))
     before = {"locked_until": user.locked_until.isoformat() if user.locked_until else None}
     User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None)
     TOTPDevice.objects.filter(user=user).update(throttling_failure_count=0, throttling_failure_timestamp=None)
     user.failed_logins, user.locked_until = 0, None
-    record_change(by, "accounts.unlock", user, before=before, after={"locked_until": None})
+    record_change(by, "accounts.unlock", user, before=before, after={"locked_until": None}, note=reason)
     return user
 
 
 @transaction.atomic
-def revoke_sessions(user: User, *, by: Any, reason: str = "") -> int:
-    """Sign the user out everywhere (a lost phone, a shared computer): delete their database sessions."""
-    from django.contrib.auth import SESSION_KEY
-    from django.contrib.sessions.models import Session
-
-    _require_admin(by)
-    mine = [
-        s.pk
-        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if s.get_decoded().get(SESSION_KEY) == str(user.pk)
-    ]
-    Session.objects.filter(pk__in=mine).delete()
-    record_change(by, "accounts.revoke_sessions", user, after={"sessions": len(mine)}, note=reason.strip())
-    return len(mine)
+def revoke_sessions(user: User, *, by: Any, reason: str, revoke_tokens: bool = True) -> int:
+    """Sign the user out everywhere (a lost phone, a shared computer): delete their database sessions, close
+    their WebSockets and, with `revoke_tokens` (the form's default), revoke their API tokens."""
+    _require_admin_over(by, user)
+    reason = _required_reason(reason, _("请填写注销原因"))
+    count = _sign_out_everywhere(user)
+    tokens = revoke_all_tokens(user, by=by, reason=reason) if revoke_tokens else 0
+    record_change(
+        by, "accounts.revoke_sessions", user, after={"sessions": count, "tokens_revoked": tokens}, note=reason
+    )
+    return count

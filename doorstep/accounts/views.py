@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from doorstep.accounts import services, two_factor
@@ -25,12 +26,14 @@ from doorstep.accounts.forms import (
     LoginForm,
     ResetTwoFactorForm,
     RevokeSessionsForm,
+    RevokeTokenForm,
     SecondFactorForm,
     TokenForm,
+    UnlockForm,
 )
 from doorstep.accounts.middleware import SESSION_STARTED
 from doorstep.accounts.models import ApiToken, RecoveryCodeDevice, User
-from doorstep.core.errors import ServiceError
+from doorstep.core.errors import NotAllowed, ServiceError
 from doorstep.core.qr import qr_svg
 
 
@@ -95,7 +98,11 @@ def two_factor_verify(request):
         return _signed_out_locked(request)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        result = services.verify_second_factor(user, form.cleaned_data["code"])
+        try:
+            result = services.verify_second_factor(user, form.cleaned_data["code"])
+        except services.SecondFactorWait as wait:
+            form.add_error("code", str(wait))  # not checked, not counted toward the lock
+            return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url})
         if result is not None:
             device, kind = result
             _verified_session(request, device)
@@ -120,10 +127,12 @@ def _group(secret: str, size: int = 4) -> str:
     return " ".join(secret[i : i + size] for i in range(0, len(secret), size))
 
 
+@never_cache
 @login_required
 def two_factor_enrol(request):
     """Bind an authenticator app: scan the QR code (or type the secret), confirm with the first code, then see
-    the ten recovery codes once. Replacing an enrolled authenticator needs a verified session."""
+    the ten recovery codes once. Replacing an enrolled authenticator needs a verified session. The secret
+    belongs to this session (services.start_enrolment) and the page is never cached (it shows the secret)."""
     from base64 import b32encode
 
     user = request.user
@@ -132,13 +141,18 @@ def two_factor_enrol(request):
         return redirect(f"{reverse('accounts:two_factor_verify')}?{urlencode({'next': next_url})}")
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        result = services.confirm_enrolment(user, form.cleaned_data["code"])
-        if result is not None:
-            device, codes = result
-            _verified_session(request, device)
-            return _recovery_codes_page(request, codes, next_url, enrolled=True)
-        form.add_error("code", _("验证码不正确。请确认手机时间准确，并输入应用中当前显示的6位数字。"))
-    device = services.start_enrolment(user)
+        try:
+            result = services.confirm_enrolment(user, form.cleaned_data["code"], request.session)
+        except services.ServiceError as exc:  # expired secret, or django-otp's wait after wrong codes
+            result = None
+            form.add_error("code", str(exc))
+        else:
+            if result is not None:
+                device, codes = result
+                _verified_session(request, device)
+                return _recovery_codes_page(request, codes, next_url, enrolled=True)
+            form.add_error("code", _("验证码不正确。请确认手机时间准确，并输入应用中当前显示的6位数字。"))
+    device = services.start_enrolment(user, request.session)
     secret = b32encode(device.bin_key).decode()
     context = {
         "form": form,
@@ -181,6 +195,7 @@ def _recovery_codes_page(request, codes: list[str], next_url: str, *, enrolled: 
     return response
 
 
+@never_cache  # a new token's key is shown once: no copy in any cache
 @login_required
 def account(request):
     form = TokenForm(request.POST or None)
@@ -239,11 +254,15 @@ def user_list(request):
     if q:
         users = users.filter(Q(username__icontains=q) | Q(display_name__icontains=q))
     devices = {d.user_id: d for d in TOTPDevice.objects.filter(confirmed=True, user__in=users)}
+    enrolling = set(
+        TOTPDevice.objects.filter(confirmed=False, user__in=users).values_list("user_id", flat=True)
+    )
     now = timezone.now()
     rows = [
         {
             "user": u,
             "device": devices.get(u.pk),
+            "enrolling": u.pk in enrolling,  # a secret shown, not confirmed: resettable too
             "locked": u.is_locked(now),
             "required": two_factor.required_for(u),
         }
@@ -257,9 +276,29 @@ def user_list(request):
         "scope_labels": dict(TokenScope.choices),
         "reset_form": ResetTwoFactorForm(),
         "sessions_form": RevokeSessionsForm(),
+        "unlock_form": UnlockForm(),
+        "token_form": RevokeTokenForm(),
         "now": now,
     }
     return render(request, "accounts/user_list.html", context)
+
+
+def _admin_action(request, form_class, action, success):
+    """Run an administrator's action with its required reason; a refusal of the service (a 系统管理员 acting on
+    a superuser) is a 403, a missing reason an error message."""
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("accounts:user_list")
+    try:
+        result = action(form.cleaned_data)
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect("accounts:user_list")
+    messages.success(request, success(result))
+    return redirect("accounts:user_list")
 
 
 @login_required
@@ -267,15 +306,16 @@ def user_list(request):
 def user_reset_two_factor(request, pk: int):
     _require_admin(request.user)
     target = get_object_or_404(User, pk=pk)
-    form = ResetTwoFactorForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("重置两步验证需要填写原因"))
-        return redirect("accounts:user_list")
-    services.reset_two_factor(target, reason=form.cleaned_data["reason"], by=request.user)
-    messages.success(
-        request, _("已重置 %(user)s 的两步验证，该用户下次登录时需重新绑定。") % {"user": target}
+    return _admin_action(
+        request,
+        ResetTwoFactorForm,
+        lambda data: services.reset_two_factor(
+            target, reason=data["reason"], revoke_tokens=data["revoke_tokens"], by=request.user
+        ),
+        lambda _result: (
+            _("已重置 %(user)s 的两步验证并注销其全部会话，该用户下次登录时需重新绑定。") % {"user": target}
+        ),
     )
-    return redirect("accounts:user_list")
 
 
 @login_required
@@ -283,9 +323,12 @@ def user_reset_two_factor(request, pk: int):
 def user_unlock(request, pk: int):
     _require_admin(request.user)
     target = get_object_or_404(User, pk=pk)
-    services.unlock(target, by=request.user)
-    messages.success(request, _("已解除 %(user)s 的锁定") % {"user": target})
-    return redirect("accounts:user_list")
+    return _admin_action(
+        request,
+        UnlockForm,
+        lambda data: services.unlock(target, reason=data["reason"], by=request.user),
+        lambda _result: _("已解除 %(user)s 的锁定") % {"user": target},
+    )
 
 
 @login_required
@@ -293,13 +336,17 @@ def user_unlock(request, pk: int):
 def user_revoke_sessions(request, pk: int):
     _require_admin(request.user)
     target = get_object_or_404(User, pk=pk)
-    form = RevokeSessionsForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    count = services.revoke_sessions(target, by=request.user, reason=reason)
-    messages.success(request, _("已注销 %(user)s 的全部会话（%(n)s个）") % {"user": target, "n": count})
-    if target.pk == request.user.pk:
-        return redirect("accounts:login")
-    return redirect("accounts:user_list")
+    response = _admin_action(
+        request,
+        RevokeSessionsForm,
+        lambda data: services.revoke_sessions(
+            target, by=request.user, reason=data["reason"], revoke_tokens=data["revoke_tokens"]
+        ),
+        lambda count: _("已注销 %(user)s 的全部会话（%(n)s个）") % {"user": target, "n": count},
+    )
+    if target.pk == request.user.pk and not request.session.exists(request.session.session_key):
+        return redirect("accounts:login")  # signed themselves out
+    return response
 
 
 @login_required
@@ -307,6 +354,9 @@ def user_revoke_sessions(request, pk: int):
 def user_revoke_token(request, pk: int):
     _require_admin(request.user)
     token = get_object_or_404(ApiToken, pk=pk)
-    services.revoke_token(token, by=request.user)
-    messages.success(request, _("令牌 %(token)s 已吊销") % {"token": token})
-    return redirect("accounts:user_list")
+    return _admin_action(
+        request,
+        RevokeTokenForm,
+        lambda data: services.revoke_token(token, by=request.user, reason=data["reason"]),
+        lambda _result: _("令牌 %(token)s 已吊销") % {"token": token},
+    )

@@ -21,6 +21,7 @@ from django.conf import settings
 
 from doorstep.accounts.choices import Role
 from doorstep.accounts.middleware import SESSION_STARTED
+from doorstep.accounts.sockets import SessionControlMixin
 from doorstep.org.models import Station
 from doorstep.org.territory import Territory
 
@@ -66,10 +67,12 @@ def _subscriptions(user) -> tuple[list[int], list[int]] | None:
     return consoles, escalations
 
 
-class StaffConsumer(AsyncJsonWebsocketConsumer):
-    """A staff WebSocket (the alarm console's, the video patrol's): signed-in users only (4401); the groups
-    `subscribe` names, or 4403 when it names none; a "hello" on joining; "ping" → "pong"; and never longer
-    than the login — closed with "session_expired" when SessionLimitsMiddleware's absolute limit is reached."""
+class StaffConsumer(SessionControlMixin, AsyncJsonWebsocketConsumer):
+    """A staff WebSocket (the alarm console's, the video patrol's, the duty board's): signed-in users only
+    (4401); the groups `subscribe` names, or 4403 when it names none; a "hello" on joining; "ping" → "pong";
+    never longer than the login — closed with "session_expired" when SessionLimitsMiddleware's absolute limit
+    is reached — and closed with "session_revoked" (4401) when the user is signed out everywhere or their
+    two-factor login is reset (accounts.sockets.SessionControlMixin)."""
 
     groups_joined: list[str]
     expiry: asyncio.Task | None = None
@@ -96,6 +99,7 @@ class StaffConsumer(AsyncJsonWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
+        self.groups_joined.append(await self.join_session_control(user))
         await self.accept()
         await self.send_json({"type": "hello", **hello})
         if left is not None:

@@ -53,20 +53,25 @@ def test_a_registry_token_reads_persons_but_not_the_organisation(world):
 
 
 def test_a_write_scope_can_write(world):
+    from doorstep.conftest import make_staff
+    from doorstep.org.choices import StaffKind
+    from doorstep.org.models import GridAssignment
+
     _token, key = issue_token(
         world.director, name="排班系统", scopes=["org:read", "org:write"], by=world.director
     )
-    aux = world.sub_bureau.staff.filter(station=world.s1).exclude(assignments__isnull=False).first()
-    body = {
-        "grid": world.grid_a.pk,
-        "staff": getattr(aux, "pk", 0),
-        "position": "auxiliary",
-        "started_on": "2026-11-28",
-    }
+    aux = make_staff(world.sub_bureau, world.s1, StaffKind.AUXILIARY, "新辅警")
+    body = {"grid": world.grid_a.pk, "staff": aux.pk, "position": "auxiliary", "started_on": "2026-11-28"}
 
     response = token_client(key).post("/api/v1/assignments/", body, format="json")
 
-    assert response.status_code != 403, response.content  # the scope passes; the rest is the API's own rules
+    assert response.status_code == 201, response.content
+    assert GridAssignment.objects.filter(staff=aux, grid=world.grid_a).exists()
+    # the same write with only the read scope is refused
+    _token, read_key = issue_token(world.director, name="只读", scopes=["org:read"], by=world.director)
+    other = make_staff(world.sub_bureau, world.s1, StaffKind.AUXILIARY, "另一辅警")
+    refused = token_client(read_key).post("/api/v1/assignments/", {**body, "staff": other.pk}, format="json")
+    assert refused.status_code == 403
 
 
 def test_the_api_root_opens_to_any_token_and_maps_need_maps_read(world):
@@ -128,6 +133,71 @@ def test_every_token_api_route_has_a_scope():
     assert get_resolver()  # the URLconf loads
 
 
+def _api_urls() -> list[tuple[str, str]]:
+    """(name, a concrete path) of every URL pattern of the whole URLconf whose path starts with /api/."""
+    import uuid
+
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from django.urls.resolvers import RoutePattern
+
+    samples = {"int": "1", "uuid": str(uuid.uuid4()), "drf_format_suffix": ".json"}
+    found = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = str(pattern.pattern)
+            if isinstance(pattern.pattern, RoutePattern):
+                route = re.sub(r"<(?:(\w+):)?\w+>", lambda m: samples.get(m.group(1) or "str", "x"), route)
+            else:  # a regex route (the router's format suffixes)
+                route = re.sub(r"\(\?P<format>[^)]*\)", "json", route)
+                route = re.sub(r"\(\?P<\w+>[^)]*\)", "1", route)
+                route = route.lstrip("^").rstrip("$").replace("/?", "").replace("\\.", ".")
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + route)
+            elif isinstance(pattern, URLPattern) and (prefix + route).startswith("api/"):
+                found.append((pattern.name or route, "/" + prefix + route))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+@pytest.mark.parametrize("scopes", [[], ["alarms:launch"]])
+def test_a_token_without_a_valid_scope_reaches_no_url_under_api(world, scopes):
+    """Every URL under /api/ — the whole URLconf, not only api_patterns: the schema and docs too — refuses a
+    token that has no valid scope, for reads and writes."""
+    from doorstep.accounts.models import hash_token
+
+    key = "ds_noscope-" + "x" * 30
+    ApiToken.objects.create(
+        user=world.director, name="无范围", prefix="noscope-", key_hash=hash_token(key), scopes=scopes
+    )
+    client = token_client(key)
+    urls = _api_urls()
+    names = {name for name, _path in urls}
+    assert {"api-schema", "api-docs", "api-root", "person-list", "map-house-tile"} <= names, names
+
+    opened = []
+    refused = 0
+    for name, path in urls:
+        for method in ("get", "post"):
+            response = getattr(client, method)(path, {}, format="json")
+            # 405: the view has no such method, for anyone (the signed device endpoint takes only POST)
+            if response.status_code not in (401, 403, 405):
+                opened.append((name, path, method, response.status_code))
+            refused += response.status_code != 405
+    assert opened == []
+    assert refused >= 2 * len(urls) - 1  # only the device endpoint's GET answers 405
+
+
+def test_the_schema_and_the_api_root_open_to_a_token_with_any_scope(world):
+    _token, key = issue_token(world.director, name="地图", scopes=["maps:read"], by=world.director)
+    client = token_client(key)
+
+    assert client.get("/api/schema/").status_code == 200
+    assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/v1/").status_code == 200
+
+
 def test_unknown_or_no_scopes_are_refused_by_the_service(world):
     with pytest.raises(ServiceError, match="至少选择一项"):
         issue_token(world.director, name="x", scopes=[], by=world.director)
@@ -160,6 +230,39 @@ def test_the_form_issues_a_token_with_its_scopes_and_the_list_shows_them(world, 
     entry = AuditEntry.objects.get(action="accounts.issue_token", object_id=str(token.pk))
     assert entry.after["scopes"] == ["org:read", "registry:read"]
     assert key not in str(entry.after)
+
+
+def test_a_token_from_the_form_expires_in_90_days_unless_told_and_at_most_in_365(world, client_for):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client = client_for(world.director)
+    today = timezone.localdate()
+    assert f'value="{today + dt.timedelta(days=90):%Y-%m-%d}"' in client.get(ACCOUNT).content.decode()
+
+    client.post(ACCOUNT, {"name": "默认", "expires_on": "", "scopes": ["org:read"]})
+    token = ApiToken.objects.get(name="默认")
+    assert timezone.localdate(token.expires_at) == today + dt.timedelta(days=90)
+
+    too_long = client.post(
+        ACCOUNT,
+        {"name": "太长", "expires_on": f"{today + dt.timedelta(days=366):%Y-%m-%d}", "scopes": ["org:read"]},
+    )
+    assert "令牌有效期最长365天" in too_long.content.decode()
+    assert not ApiToken.objects.filter(name="太长").exists()
+    client.post(
+        ACCOUNT,
+        {"name": "一年", "expires_on": f"{today + dt.timedelta(days=365):%Y-%m-%d}", "scopes": ["org:read"]},
+    )
+    assert ApiToken.objects.filter(name="一年").exists()
+
+
+def test_the_page_that_shows_a_new_key_is_not_cached(world, client_for):
+    created = client_for(world.director).post(ACCOUNT, {"name": "指挥中心", "scopes": ["org:read"]})
+
+    assert 'data-testid="new-token"' in created.content.decode()
+    assert "no-store" in created["Cache-Control"]
 
 
 def test_revoking_is_audited_and_ends_the_token(world, client_for):

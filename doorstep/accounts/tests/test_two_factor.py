@@ -194,7 +194,7 @@ def test_enrolment_with_a_real_code_shows_ten_recovery_codes_once_and_opens_the_
     codes = re.findall(r"<code>([A-Z0-9]{5}-[A-Z0-9]{5})</code>", html)
     assert len(codes) == 10 and len(set(codes)) == 10
     assert "只显示这一次" in html and "打印" in html and 'download="doorstep-recovery-codes.txt"' in html
-    assert done["Cache-Control"] == "no-store"
+    assert "no-store" in done["Cache-Control"]
     assert client.get(HOME).status_code == 200
     assert client.get(API).status_code == 200
     device.refresh_from_db()
@@ -306,6 +306,77 @@ def test_regenerating_replaces_every_recovery_code(world, traveller):
     assert other.post(VERIFY, {"code": new[0]}).status_code == 302
 
 
+def test_regenerating_after_a_recovery_code_login_keeps_the_session_verified(world, traveller):
+    _key, codes = enrolled_user("officer_a", traveller)
+    client, _ = password_login("officer_a")
+    assert client.post(VERIFY, {"code": codes[0]}).status_code == 302
+    device = RecoveryCodeDevice.objects.get(user=world.officer_a)
+
+    page = client.post(reverse("accounts:recovery_codes"))
+
+    new = re.findall(r"<code>([A-Z0-9]{5}-[A-Z0-9]{5})</code>", page.content.decode())
+    assert len(new) == 10
+    assert client.get(HOME).status_code == 200  # still verified: the device the session used is kept
+    assert client.get(API).status_code == 200
+    assert RecoveryCodeDevice.objects.get(user=world.officer_a).pk == device.pk
+    assert RecoveryCode.objects.filter(device=device).count() == 10
+
+
+# --- enrolment belongs to the session that was shown the secret --------------------------------------------
+
+
+def test_a_secret_read_in_another_session_cannot_be_confirmed(world, traveller):
+    """Someone who knows the starting password opens the enrolment page first and reads the secret; when the
+    owner signs in, a new secret is made for the owner's session and the first one is void."""
+    insider, _ = password_login("officer_a")
+    insider_key = secret_of(insider.get(ENROL).content.decode())
+    owner, _ = password_login("officer_a")
+    owner_page = owner.get(ENROL)
+    owner_key = secret_of(owner_page.content.decode())
+    assert owner_key != insider_key
+    assert TOTPDevice.objects.filter(user=world.officer_a, confirmed=False).count() == 1
+
+    refused = insider.post(ENROL, {"code": code(insider_key)})
+
+    assert "二维码已失效" in refused.content.decode()
+    assert not TOTPDevice.objects.filter(user=world.officer_a, confirmed=True).exists()
+    # …and the page it re-shows has a new secret, which voids the owner's in turn: only the session that was
+    # shown a secret confirms it, so the owner is told to scan again, never bound to a secret someone else saw
+    again = owner.post(ENROL, {"code": code(owner_key)}).content.decode()
+    assert "二维码已失效" in again
+    new_key = secret_of(again)
+    assert new_key not in (owner_key, insider_key)
+    traveller.shift(dt.timedelta(seconds=30))
+    assert owner.post(ENROL, {"code": code(new_key)}).status_code == 200
+    assert TOTPDevice.objects.get(user=world.officer_a, confirmed=True).bin_key == new_key
+    assert owner.get(HOME).status_code == 200
+    assert insider.get(HOME).status_code == 302  # the insider's session is still held
+
+
+def test_the_same_session_keeps_its_secret_for_15_minutes_then_gets_a_new_one(world, traveller):
+    client, _ = password_login("officer_a")
+    first = secret_of(client.get(ENROL).content.decode())
+    traveller.shift(dt.timedelta(minutes=14))
+    assert secret_of(client.get(ENROL).content.decode()) == first
+
+    traveller.shift(dt.timedelta(minutes=2))
+    expired = client.post(ENROL, {"code": code(first)})
+
+    assert "二维码已失效" in expired.content.decode()
+    second = secret_of(expired.content.decode())
+    assert second != first
+    assert not TOTPDevice.objects.filter(user=world.officer_a, confirmed=True).exists()
+    assert client.post(ENROL, {"code": code(second)}).status_code == 200
+
+
+def test_the_enrolment_page_is_not_cached(world):
+    client, _ = password_login("officer_a")
+
+    page = client.get(ENROL)
+
+    assert "no-store" in page["Cache-Control"]
+
+
 # --- lockout --------------------------------------------------------------------------------------------
 
 
@@ -313,6 +384,8 @@ def test_five_wrong_codes_lock_the_account_and_end_the_session(world, traveller)
     key, codes = enrolled_user("officer_a", traveller)
     client, _ = password_login("officer_a")
     for n in range(4):
+        if n:
+            traveller.shift(dt.timedelta(seconds=2 ** (n - 1)))  # django-otp's wait after the n-th wrong code
         wrong = client.post(VERIFY, {"code": f"{(int(code(key)) + 1 + n) % 1000000:06d}"})
         assert "验证码或恢复码不正确" in wrong.content.decode()
 
@@ -321,7 +394,7 @@ def test_five_wrong_codes_lock_the_account_and_end_the_session(world, traveller)
     assert LOCKED_TEXT in fifth.content.decode()
     assert "_auth_user_id" not in client.session
     user = User.objects.get(pk=world.officer_a.pk)
-    assert user.locked_until == START + dt.timedelta(seconds=30) + dt.timedelta(minutes=10)
+    assert user.locked_until == START + dt.timedelta(seconds=30 + 7) + dt.timedelta(minutes=10)
     assert AuditEntry.objects.filter(action="accounts.two_factor_failed").count() == 5
     assert AuditEntry.objects.filter(action="accounts.lock", object_id=str(user.pk)).exists()
     # the password is refused while locked, even with the right recovery code to follow
@@ -369,6 +442,51 @@ def test_wrong_totp_codes_are_throttled_by_the_device(world, traveller):
     assert client.post(VERIFY, {"code": code(key)}).status_code == 302
 
 
+def test_a_right_code_during_the_wait_is_told_to_wait_and_not_counted(world, traveller):
+    key, _codes = enrolled_user("officer_a", traveller)
+    client, _ = password_login("officer_a")
+    client.post(VERIFY, {"code": f"{(int(code(key)) + 1) % 1000000:06d}"})
+    traveller.shift(dt.timedelta(seconds=1))
+    client.post(VERIFY, {"code": f"{(int(code(key)) + 2) % 1000000:06d}"})  # now a 2-second wait
+    assert User.objects.get(pk=world.officer_a.pk).failed_logins == 2
+
+    during_wait = client.post(VERIFY, {"code": code(key)})
+
+    html = during_wait.content.decode()
+    assert "请等待2秒后再输入" in html and "验证码或恢复码不正确" not in html
+    assert User.objects.get(pk=world.officer_a.pk).failed_logins == 2  # not counted toward the lock
+    assert AuditEntry.objects.filter(action="accounts.two_factor_failed").count() == 2
+    traveller.shift(dt.timedelta(seconds=2))
+    assert client.post(VERIFY, {"code": code(key)}).status_code == 302
+
+
+def test_the_wait_never_exceeds_the_lock_length(world, traveller, settings):
+    key, _codes = enrolled_user("officer_a", traveller)
+    # months of wrong codes, lock after lock: django-otp alone would wait 2^29 s (17 years)
+    TOTPDevice.objects.filter(user=world.officer_a).update(
+        throttling_failure_count=30, throttling_failure_timestamp=START
+    )
+    traveller.shift(dt.timedelta(minutes=settings.LOCKOUT_MINUTES))
+    client, _ = password_login("officer_a")
+
+    assert client.post(VERIFY, {"code": code(key)}).status_code == 302
+    assert client.get(HOME).status_code == 200
+
+
+def test_a_recovery_code_login_ends_the_authenticators_wait(world, traveller):
+    key, codes = enrolled_user("officer_a", traveller)
+    TOTPDevice.objects.filter(user=world.officer_a).update(
+        throttling_failure_count=8, throttling_failure_timestamp=START
+    )
+    client, _ = password_login("officer_a")
+    assert client.post(VERIFY, {"code": codes[0]}).status_code == 302
+
+    device = TOTPDevice.objects.get(user=world.officer_a)
+    assert device.throttling_failure_count == 0 and device.throttling_failure_timestamp is None
+    other, _ = password_login("officer_a")
+    assert other.post(VERIFY, {"code": code(key)}).status_code == 302
+
+
 # --- WebSockets -----------------------------------------------------------------------------------------
 
 
@@ -406,6 +524,47 @@ def test_an_unverified_session_gets_no_websocket_until_verified(socket_world):
     _key, _codes = enrol(client)
     connected, _code = _socket_connects(client)
     assert connected
+
+
+def _session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+@pytest.mark.parametrize("path", ["/ws/alarms/", "/ws/duty/", "/ws/video/"])
+@pytest.mark.parametrize("action", ["revoke_sessions", "reset_two_factor"])
+def test_signing_out_everywhere_closes_the_users_open_websockets(socket_world, settings, path, action):
+    from asgiref.sync import sync_to_async
+
+    from doorstep.accounts import services
+    from doorstep.asgi import application
+
+    settings.TWO_FACTOR_REQUIRED = False
+    director = socket_world.users["director"]
+    mine, others = _session_cookie(director), _session_cookie(socket_world.users["director_s2"])
+
+    def socket(cookie):
+        return WebsocketCommunicator(
+            application,
+            path,
+            headers=[(b"host", b"testserver"), (b"origin", b"http://testserver"), (b"cookie", cookie)],
+        )
+
+    async def body():
+        ws, other = socket(mine), socket(others)
+        assert (await ws.connect())[0] and (await other.connect())[0]
+        assert (await ws.receive_json_from())["type"] == "hello"
+        assert (await other.receive_json_from())["type"] == "hello"
+        await sync_to_async(getattr(services, action))(
+            director, reason="手机丢失", by=socket_world.users["admin"]
+        )
+        assert await ws.receive_json_from(timeout=2) == {"type": "session_revoked"}
+        assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+        assert await other.receive_nothing(timeout=0.2)  # another user's socket stays open
+        await other.disconnect()
+
+    async_to_sync(body)()
 
 
 def test_a_role_that_does_not_require_it_gets_its_websocket(socket_world, monkeypatch):

@@ -50,7 +50,10 @@ def test_only_the_administrator_may_open_the_page_or_act(world, client_for, name
         response = client.post(reverse(f"accounts:{route}", args=[target.pk]), {"reason": "x"})
         assert response.status_code == 403, route
     token, _key = services.issue_token(target, name="x", by=None)
-    assert client.post(reverse("accounts:user_revoke_token", args=[token.pk])).status_code == 403
+    assert (
+        client.post(reverse("accounts:user_revoke_token", args=[token.pk]), {"reason": "x"}).status_code
+        == 403
+    )
     token.refresh_from_db()
     assert token.revoked_at is None
     assert not AuditEntry.objects.filter(
@@ -95,7 +98,7 @@ def test_reset_needs_a_reason_then_removes_the_devices_and_is_audited(world, cli
     url = reverse("accounts:user_reset_two_factor", args=[world.director.pk])
 
     no_reason = admin.post(url, {"reason": "  "}, follow=True)
-    assert "需要填写原因" in no_reason.content.decode()
+    assert "请填写重置原因" in no_reason.content.decode()
     assert TOTPDevice.objects.filter(user=world.director).exists()
 
     done = admin.post(url, {"reason": "手机丢失，本人到场核实"}, follow=True)
@@ -105,25 +108,119 @@ def test_reset_needs_a_reason_then_removes_the_devices_and_is_audited(world, cli
     assert not RecoveryCodeDevice.objects.filter(user=world.director).exists()
     entry = AuditEntry.objects.get(action="accounts.two_factor_reset")
     assert entry.actor_id == world.admin.pk and entry.object_id == str(world.director.pk)
-    assert entry.note == "手机丢失，本人到场核实" and entry.after == {"devices_deleted": 2}
+    assert entry.note == "手机丢失，本人到场核实"
+    assert entry.after == {"devices_deleted": 2, "sessions": 1, "tokens_revoked": 0}  # enrol()'s session
     # at the next login the director enrols again
     client = Client()
     response = client.post("/accounts/login/", {"username": "director", "password": PASSWORD})
     assert response["Location"].startswith("/accounts/two-factor/enrol/")
 
 
-def test_a_reset_unverifies_the_users_open_sessions(world, settings, traveller):
+def test_a_reset_signs_the_user_out_everywhere_so_a_lost_phone_cannot_enrol_again(world, settings, traveller):
     settings.TWO_FACTOR_REQUIRED = True
     key = enrol(world.director)
-    client = Client()
-    client.post("/accounts/login/", {"username": "director", "password": PASSWORD})
+    phone = Client()
+    phone.post("/accounts/login/", {"username": "director", "password": PASSWORD})
     traveller.shift(dt.timedelta(seconds=30))
-    client.post("/accounts/two-factor/", {"code": f"{totp(key):06d}"})
-    assert client.get("/").status_code == 200
+    phone.post("/accounts/two-factor/", {"code": f"{totp(key):06d}"})
+    assert phone.get("/").status_code == 200
+    token, token_key = services.issue_token(
+        world.director, name="大屏", scopes=["org:read"], by=world.director
+    )
 
     services.reset_two_factor(world.director, reason="手机丢失", by=world.admin)
 
-    assert client.get("/")["Location"].startswith("/accounts/two-factor/enrol/")
+    # the lost phone's session is gone: it is sent to the password, not to enrolment
+    response = phone.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert phone.get("/accounts/two-factor/enrol/")["Location"].startswith("/accounts/login/")
+    assert not TOTPDevice.objects.filter(user=world.director).exists()
+    token.refresh_from_db()
+    assert token.revoked_at is not None  # the default: the tokens go too
+    entry = AuditEntry.objects.get(action="accounts.two_factor_reset")
+    assert entry.after == {"devices_deleted": 2, "sessions": 2, "tokens_revoked": 1}
+    assert AuditEntry.objects.get(action="accounts.revoke_token").note == "手机丢失"
+
+
+def test_the_reset_form_may_keep_the_tokens(world, client_for):
+    token, _key = services.issue_token(world.officer_a, name="走访App", scopes=["registry:read"], by=None)
+    url = reverse("accounts:user_reset_two_factor", args=[world.officer_a.pk])
+    page = client_for(world.admin).get(USERS).content.decode()
+    assert "同时吊销该用户的全部接口令牌" in page
+
+    client_for(world.admin).post(url, {"reason": "换手机"})  # the box unticked
+
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert AuditEntry.objects.get(action="accounts.two_factor_reset").after["tokens_revoked"] == 0
+
+
+def test_a_user_with_only_an_unconfirmed_authenticator_can_be_reset(world, client_for, settings):
+    settings.TWO_FACTOR_REQUIRED = True
+    enrolling = Client()
+    enrolling.post("/accounts/login/", {"username": "officer_a", "password": PASSWORD})
+    assert enrolling.get("/accounts/two-factor/enrol/").status_code == 200
+    settings.TWO_FACTOR_REQUIRED = False
+    admin = client_for(world.admin)
+
+    row = re.search(
+        r'data-testid="user-officer_a">(.*?)</tr>', admin.get(USERS).content.decode(), re.S
+    ).group(1)
+    assert "绑定中" in row and "重置两步验证" in row
+    admin.post(
+        reverse("accounts:user_reset_two_factor", args=[world.officer_a.pk]), {"reason": "核实前有人登录过"}
+    )
+
+    assert not TOTPDevice.objects.filter(user=world.officer_a).exists()
+    assert enrolling.get("/")["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize(
+    ("route", "action"),
+    [
+        ("user_reset_two_factor", "accounts.two_factor_reset"),
+        ("user_unlock", "accounts.unlock"),
+        ("user_revoke_sessions", "accounts.revoke_sessions"),
+        ("user_revoke_token", "accounts.revoke_token"),
+    ],
+)
+def test_every_administrator_action_needs_a_reason_kept_in_the_audit_note(world, client_for, route, action):
+    User.objects.filter(pk=world.officer_a.pk).update(locked_until=START + dt.timedelta(days=3650))
+    token, _key = services.issue_token(world.officer_a, name="走访App", scopes=["registry:read"], by=None)
+    target = token.pk if route == "user_revoke_token" else world.officer_a.pk
+    admin = client_for(world.admin)
+    url = reverse(f"accounts:{route}", args=[target])
+
+    for data in ({}, {"reason": "   "}):
+        refused = admin.post(url, data, follow=True)
+        assert refused.status_code == 200 and "原因" in refused.content.decode()
+    assert not AuditEntry.objects.filter(action=action).exists()
+
+    admin.post(url, {"reason": "本人来电核实"})
+
+    assert AuditEntry.objects.filter(action=action, note="本人来电核实").exists()
+
+
+def test_a_system_administrator_may_not_act_on_a_superuser(world, client_for):
+    root = User.objects.create_superuser(username="root", password=PASSWORD, role="admin")
+    token, _key = services.issue_token(root, name="运维", scopes=["org:read"], by=None)
+    admin = client_for(world.admin)
+
+    for route, target in (
+        ("user_reset_two_factor", root.pk),
+        ("user_revoke_sessions", root.pk),
+        ("user_unlock", root.pk),
+        ("user_revoke_token", token.pk),
+    ):
+        response = admin.post(reverse(f"accounts:{route}", args=[target]), {"reason": "x"})
+        assert response.status_code == 403, route
+        assert "超级管理员" in response.content.decode(), route
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    # a superuser may
+    client_for(root).post(reverse("accounts:user_revoke_token", args=[token.pk]), {"reason": "轮换"})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 def test_unlock_lifts_the_lock_and_is_audited(world, client_for, traveller):
@@ -131,17 +228,20 @@ def test_unlock_lifts_the_lock_and_is_audited(world, client_for, traveller):
         Client().post("/accounts/login/", {"username": "officer_b", "password": "wrong-password"})
     assert User.objects.get(pk=world.officer_b.pk).is_locked()
 
-    client_for(world.admin).post(reverse("accounts:user_unlock", args=[world.officer_b.pk]))
+    client_for(world.admin).post(
+        reverse("accounts:user_unlock", args=[world.officer_b.pk]), {"reason": "本人来电"}
+    )
 
     user = User.objects.get(pk=world.officer_b.pk)
     assert not user.is_locked() and user.failed_logins == 0
     entry = AuditEntry.objects.get(action="accounts.unlock")
-    assert entry.actor_id == world.admin.pk and entry.object_id == str(user.pk)
+    assert entry.actor_id == world.admin.pk and entry.object_id == str(user.pk) and entry.note == "本人来电"
     response = Client().post("/accounts/login/", {"username": "officer_b", "password": PASSWORD})
     assert response.status_code == 302
 
 
 def test_revoking_sessions_signs_the_user_out_everywhere(world, client_for):
+    token, key = services.issue_token(world.officer_a, name="走访App", scopes=["registry:read"], by=None)
     phone, desk = Client(), Client()
     for c in (phone, desk):
         c.post("/accounts/login/", {"username": "officer_a", "password": PASSWORD})
@@ -150,7 +250,7 @@ def test_revoking_sessions_signs_the_user_out_everywhere(world, client_for):
 
     done = client_for(world.admin).post(
         reverse("accounts:user_revoke_sessions", args=[world.officer_a.pk]),
-        {"reason": "手机丢失"},
+        {"reason": "手机丢失", "revoke_tokens": "on"},  # the box ticked, as the page shows it
         follow=True,
     )
 
@@ -160,7 +260,24 @@ def test_revoking_sessions_signs_the_user_out_everywhere(world, client_for):
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert other.get("/").status_code == 200  # other users keep their sessions
     entry = AuditEntry.objects.get(action="accounts.revoke_sessions")
-    assert entry.after == {"sessions": 2} and entry.note == "手机丢失" and entry.actor_id == world.admin.pk
+    assert entry.after == {"sessions": 2, "tokens_revoked": 1}
+    assert entry.note == "手机丢失" and entry.actor_id == world.admin.pk
+    token.refresh_from_db()
+    assert token.revoked_at is not None  # the form's default
+
+
+def test_signing_out_may_keep_the_tokens(world, client_for):
+    token, key = services.issue_token(world.officer_a, name="走访App", scopes=["registry:read"], by=None)
+    page = client_for(world.admin).get(USERS).content.decode()
+    row = re.search(r'data-testid="user-officer_a">(.*?)</tr>', page, re.S).group(1)
+    assert 'name="revoke_tokens" value="on" checked' in row
+
+    client_for(world.admin).post(
+        reverse("accounts:user_revoke_sessions", args=[world.officer_a.pk]), {"reason": "换电脑"}
+    )
+
+    token.refresh_from_db()
+    assert token.revoked_at is None
 
 
 def test_the_administrator_revokes_anyones_token(world, client_for):
@@ -168,12 +285,12 @@ def test_the_administrator_revokes_anyones_token(world, client_for):
         world.officer_a, name="走访App", scopes=["registry:read"], by=world.officer_a
     )
 
-    client_for(world.admin).post(reverse("accounts:user_revoke_token", args=[token.pk]))
+    client_for(world.admin).post(reverse("accounts:user_revoke_token", args=[token.pk]), {"reason": "离职"})
 
     token.refresh_from_db()
     assert token.revoked_at is not None
     entry = AuditEntry.objects.get(action="accounts.revoke_token")
-    assert entry.actor_id == world.admin.pk and entry.after["user"] == "officer_a"
+    assert entry.actor_id == world.admin.pk and entry.after["user"] == "officer_a" and entry.note == "离职"
     assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 0
 
 
@@ -183,9 +300,9 @@ def test_the_weekly_review_lists_resets_and_token_changes_as_permission_changes(
     token, _key = services.issue_token(
         world.officer_a, name="走访App", scopes=["registry:read"], by=world.admin
     )
-    services.revoke_token(token, by=world.admin)
+    services.revoke_token(token, by=world.admin, reason="离职")
     services.reset_two_factor(world.director, reason="手机丢失", by=world.admin)
-    services.unlock(world.officer_b, by=world.admin)
+    services.unlock(world.officer_b, by=world.admin, reason="本人来电")
     services.record_failed_login(world.officer_b, second_factor=True)
 
     week = review.last_full_week(START + dt.timedelta(days=7))
