@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import FieldError
 from django.core.signals import setting_changed
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.db.models import lookups
 from django.db.models.functions import Cast
 
@@ -276,18 +276,33 @@ def _batches(model: type[models.Model], size: int) -> Iterator[list[models.Model
         yield batch
 
 
+def _write_batch(model: type[models.Model], batch: list[models.Model], fields: list[models.Field]) -> None:
+    """UPDATE … WHERE id = %s for each row, one `executemany` in one transaction: `bulk_update` builds a CASE
+    expression per row and field instead, ~2 ms a row (20 minutes for a district's 600,000 persons)."""
+    connection = connections[router.db_for_write(model)]
+    qn = connection.ops.quote_name
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s"  # noqa: S608
+    params = [
+        [*(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields), obj.pk] for obj in batch
+    ]
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 def reencrypt_model(model: type[models.Model], *, batch_size: int = 1000) -> int:
     """Re-encrypt every row of `model` under the active key and recompute its hashes; returns the rows.
 
     Clear text stored before encryption existed is encrypted; used by the migrations that introduce the
-    encrypted columns and by `doorstep rotate-data-keys`. Idempotent and restartable (batches by id).
+    encrypted columns and by `doorstep rotate-data-keys`. Idempotent and restartable (batches by id, each
+    batch in its own transaction).
     """
-    fields = [f.name for f in encrypted_fields(model)] + [f.name for f in hash_fields(model)]
+    fields = [*encrypted_fields(model), *hash_fields(model)]
     count = 0
     for batch in _batches(model, batch_size):
         for obj in batch:
             refresh_hashes(obj)
-        model._base_manager.bulk_update(batch, fields)
+        _write_batch(model, batch, fields)
         count += len(batch)
     return count
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core import crypto
 from doorstep.core.models import TimeStampedModel
 from doorstep.desk.choices import InspectionStatus, IntakeKind, IntakeStatus, LimitUnit, TaskStatus
 
@@ -40,7 +41,7 @@ class BusinessType(TimeStampedModel):
         return str(_("%(n)s小时") % {"n": self.time_limit})
 
 
-class Intake(TimeStampedModel):
+class Intake(crypto.EncryptedModel, TimeStampedModel):
     """受理事项: one item taken at a police room's service desk, quoted by the resident by its 回执号."""
 
     TERRITORY = ("community", "room__community_id")
@@ -66,8 +67,9 @@ class Intake(TimeStampedModel):
     documents = models.JSONField(_("材料清单"), default=list, blank=True)
     # The applicant (for a case: the person reporting it).
     applicant_name = models.CharField(_("申请人/报案人"), max_length=50)
-    id_number = models.CharField(_("公民身份号码"), max_length=18)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    # Encrypted at rest (core.crypto); nothing searches the desk by them, so no hash columns.
+    id_number = crypto.EncryptedCharField(_("公民身份号码"), max_length=18)
+    phone = crypto.EncryptedCharField(_("联系电话"), max_length=20, blank=True)
     person = models.ForeignKey(
         "registry.Person",
         models.SET_NULL,

@@ -18,9 +18,9 @@ from django.utils.translation import gettext_lazy
 
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
+from doorstep.core.crypto import search_hash
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.ids import citizen_id_error
-from doorstep.core.masking import mask_citizen_id, mask_phone
 from doorstep.desk import rules, selectors
 from doorstep.desk.choices import CLOSED, IntakeKind, IntakeStatus, LimitUnit
 from doorstep.desk.models import BusinessType, Intake, IntakeStep
@@ -66,10 +66,8 @@ def _calendar(now: dt.datetime) -> WorkCalendar:
 
 
 def _masked_snapshot(intake: Intake) -> dict[str, Any]:
-    data = snapshot(intake) or {}
-    data["id_number"] = mask_citizen_id(data.get("id_number"))
-    data["phone"] = mask_phone(data.get("phone"))
-    return data
+    # the ID number and phone are encrypted fields: `snapshot` already keeps them masked (plus a short digest)
+    return snapshot(intake) or {}
 
 
 def _step(
@@ -256,7 +254,9 @@ def create_intake(
         else:
             status, days = S.PENDING_MEDIATION, DISPUTE_LIMIT_DAYS
         due = rules.due_at(now, limit=days, unit=LimitUnit.WORKING_DAYS, calendar=_calendar(now))
-    person = Person.objects.filter(id_number=id_number).select_related("house__address").first()
+    person = (
+        Person.objects.filter(id_hash=search_hash("id", id_number)).select_related("house__address").first()
+    )
     if person is not None and not Territory.for_user(by).contains(person):
         person = None  # outside the desk's territory: do not link (nor reveal that the person is registered)
     owner = None

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core import crypto
 from doorstep.core.models import TimeStampedModel
 from doorstep.mediation.choices import (
     Level,
@@ -135,7 +136,7 @@ class Dispute(TimeStampedModel):
         return self.number
 
 
-class Party(models.Model):
+class Party(crypto.EncryptedModel):
     """当事人: one party of a dispute, linked to the registry when known (ID number and phone masked on pages)."""
 
     TERRITORY = ("community", "dispute__community_id")
@@ -145,8 +146,9 @@ class Party(models.Model):
         _("方"), max_length=1, choices=[("A", _("甲方")), ("B", _("乙方")), ("C", _("第三方"))], default="A"
     )
     name = models.CharField(_("姓名/名称"), max_length=100)
-    id_number = models.CharField(_("公民身份号码"), max_length=18, blank=True)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    # Encrypted at rest (core.crypto); nothing searches parties by them, so no hash columns.
+    id_number = crypto.EncryptedCharField(_("公民身份号码"), max_length=18, blank=True)
+    phone = crypto.EncryptedCharField(_("联系电话"), max_length=20, blank=True)
     address = models.CharField(_("住址"), max_length=200, blank=True)
     person = models.ForeignKey(
         "registry.Person",

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from doorstep.audit.services import record_change, snapshot
+from doorstep.core.crypto import search_hash
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.ids import citizen_id_error
 from doorstep.core.masking import mask_citizen_id, mask_phone
@@ -101,10 +102,8 @@ def _masked_snapshot(dispute: Dispute) -> dict[str, Any]:
 
 
 def _party_snapshot(party: Party) -> dict[str, Any]:
-    data = snapshot(party) or {}
-    data["id_number"] = mask_citizen_id(data.get("id_number"))
-    data["phone"] = mask_phone(data.get("phone"))
-    return data
+    # the ID number and phone are encrypted fields: `snapshot` already keeps them masked (plus a short digest)
+    return snapshot(party) or {}
 
 
 def _step(dispute: Dispute, by: Any, action: str, *, before: str, note: str = "", at: dt.datetime) -> None:
@@ -274,7 +273,11 @@ def create_dispute(
                     due_at=due,
                 )
                 for p in cleaned:
-                    person = Person.objects.filter(id_number=p.id_number).first() if p.id_number else None
+                    person = (
+                        Person.objects.filter(id_hash=search_hash("id", p.id_number)).first()
+                        if p.id_number
+                        else None
+                    )
                     if person is not None and not territory.contains(person):
                         person = (
                             None  # outside the territory: do not link (nor reveal that they are registered)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core import crypto
 from doorstep.core.models import TimeStampedModel
 from doorstep.patrol.choices import (
     FindingKind,
@@ -81,7 +82,7 @@ class Team(TimeStampedModel):
         return self.name
 
 
-class Member(TimeStampedModel):
+class Member(crypto.EncryptedModel, TimeStampedModel):
     """队员: a full-time patrol member (a `Staff` of kind 巡防队员) or a volunteer (name and phone only), with
     skills and availability; leaving keeps the history."""
 
@@ -98,7 +99,7 @@ class Member(TimeStampedModel):
         verbose_name=_("人员"),
     )
     name = models.CharField(_("姓名"), max_length=50)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    phone = crypto.EncryptedCharField(_("联系电话"), max_length=20, blank=True)  # a resident's: encrypted
     skills = models.CharField(_("特长"), max_length=100, blank=True)
     availability = models.CharField(_("可参与时间"), max_length=100, blank=True)
     joined_on = models.DateField(_("加入日期"))

@@ -65,7 +65,8 @@ def _current_full_time() -> QuerySet[Member]:
     )
 
 
-PHONE_FIELDS = ("phone", "street_cadre_phone", "community_cadre_phone")
+# A member's phone is an encrypted field, which `snapshot` already masks; the cadres' work phones are not.
+PHONE_FIELDS = ("street_cadre_phone", "community_cadre_phone")
 
 
 def _masked(obj: Any) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core import crypto
 from doorstep.core.models import TimeStampedModel
 from doorstep.portal.choices import Kind, NoticeStatus, Status, SurveyStatus, VerificationPurpose
 
@@ -52,7 +53,7 @@ class AppointmentSlot(TimeStampedModel):
         return max(0, self.capacity - self.booked) if not self.cancelled else 0
 
 
-class Submission(TimeStampedModel):
+class Submission(crypto.EncryptedModel, TimeStampedModel):
     """One thing a resident sent: 线索 (may be anonymous), 办事咨询 (a business of the service desk), 纠纷调解 or
     预约办事. The grid, community and station are worked out from the address when it is a standard address
     (or from the police room chosen); staff see it in their station's queue (网上受理) and hand it on to the
@@ -122,7 +123,9 @@ class Submission(TimeStampedModel):
     )
     anonymous = models.BooleanField(_("匿名"), default=False)
     name = models.CharField(_("姓名"), max_length=50, blank=True)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    phone = crypto.EncryptedCharField(_("联系电话"), max_length=20, blank=True)
+    # keyed hash of the phone (core.crypto, not portal.phones): "has this phone already booked this slot?"
+    phone_search = crypto.SearchHashField(_("手机号检索摘要"), source="phone", kind="phone")
     content = models.TextField(_("内容"), max_length=2000, blank=True)
     other_party = models.CharField(_("对方当事人"), max_length=100, blank=True)  # 纠纷调解 only
     occurred_at = models.DateTimeField(_("发生时间"), null=True, blank=True)

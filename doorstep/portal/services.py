@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doorstep.audit.services import record_change, snapshot
-from doorstep.core import sms
+from doorstep.core import crypto, sms
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.masking import mask_phone
 from doorstep.core.photos import files_removed_on_rollback, normalise_photo
@@ -92,9 +92,8 @@ def resolve_place(
 
 
 def _masked(item: Submission) -> dict[str, Any]:
-    data = snapshot(item) or {}
-    data["phone"] = mask_phone(data.get("phone"))
-    return data
+    # the phone is an encrypted field: `snapshot` already keeps it masked (plus a short digest)
+    return snapshot(item) or {}
 
 
 def _clean_text(value: str | None, limit: int, *, required: str | None = None, code: str = "content") -> str:
@@ -292,7 +291,8 @@ def book(
                 raise ServiceError(_("该时段已不可预约，请重新选择"), code="slot")
             if slot.booked >= slot.capacity:
                 raise ServiceError(_("该时段已约满，请选择其他时段"), code="slot")
-            if Submission.objects.filter(slot=slot, phone=phone, status__in=LIVE).exists():
+            same_phone = crypto.search_hash("phone", phone)
+            if Submission.objects.filter(slot=slot, phone_search=same_phone, status__in=LIVE).exists():
                 raise ServiceError(_("该手机号已预约了这个时段"), code="slot")
             right_code = phones.verify_code(phone, code, VerificationPurpose.SUBMISSION)
             if right_code:  # a wrong code leaves this block normally, so its counted try is committed

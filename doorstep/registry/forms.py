@@ -14,6 +14,7 @@ from django.db import models
 from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core import crypto
 from doorstep.org.models import Grid
 from doorstep.registry import privacy, rules
 from doorstep.registry.choices import ConcernType, PersonCategory
@@ -282,7 +283,7 @@ class MembershipForm(StyledForm):
         data = super().clean()
         value = (data.get("id_number") or "").strip().upper()
         if not data.get("person") and value:
-            data["person"] = self.persons.filter(id_number=value).first()
+            data["person"] = self.persons.filter(id_hash=crypto.search_hash("id", value)).first()
             if data["person"] is None:
                 self.add_error("id_number", _("辖区内未找到该公民身份号码的人员，请先登记人员"))
         elif not data.get("person") and "person" not in self.errors:

@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 from pypinyin.constants import PHRASES_DICT, RE_HANS
 
 from doorstep.audit.services import record_change
-from doorstep.core import tilecache
+from doorstep.core import crypto, tilecache
 from doorstep.core.errors import NotAllowed, ServiceError
 from doorstep.core.geo import CRS_CHOICES, GeometryError, check_point, to_wgs84
 from doorstep.core.ids import credit_code_error
@@ -700,6 +700,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _change(model: type[Model], name: str, old: Any, new: Any) -> list[Any]:
+    """[old, new] of a changed field for the change log, which is not encrypted: an encrypted field's values
+    are kept masked with a short keyed digest, as `audit.services.snapshot` keeps them."""
+    if not isinstance(_attnames(model).get(name), crypto.EncryptedCharField):
+        return [_jsonable(old), _jsonable(new)]
+    return [f"{masked(name, v)} #{crypto.search_hash('audit', v)[:6]}" if v else v for v in (old, new)]
+
+
 def _diff(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in new.items() if existing.get(k) != v}
 
@@ -783,7 +791,10 @@ def _insert_plan(model: type[Model], vendor: str) -> tuple[str, tuple[Any, ...]]
 
 
 def _adapter(field: Any) -> Callable[[Any], Any] | None:
-    """How a value reaches the database driver (only dates and times need help; text and numbers do not)."""
+    """How a value reaches the database driver (dates and times need help, and encrypted text must be
+    encrypted here: these raw writes do not go through the field; other text and numbers go as they are)."""
+    if isinstance(field, crypto.EncryptedCharField):
+        return field.get_prep_value
     if isinstance(field, DateTimeField):
         return connection.ops.adapt_datetimefield_value
     if isinstance(field, DateField):
@@ -800,16 +811,21 @@ def insert_rows(model: type[Model], rows: list[dict[str, Any]], now: dt.datetime
     one COPY on PostgreSQL.
 
     This is what `bulk_create` does, without building a model instance and compiling SQL per object, which
-    is most of the cost at 600,000 rows; the rows have been checked like the services check them.
+    is most of the cost at 600,000 rows; the rows have been checked like the services check them. As
+    `bulk_create` would, it encrypts the encrypted fields and computes their search hashes (core.crypto).
     """
     if not rows:
         return
     sql, fields = _insert_plan(model, connection.vendor)
     plain, adapted = [], []  # (position, attname, default[, adapter])
+    hashed = []  # (position, source attname, source default, kind, last)
     values: list[Any] = [None] * len(fields)
     for pos, f in enumerate(fields):
         adapt = _adapter(f)
-        if f.attname in ("created_at", "updated_at"):
+        if isinstance(f, crypto.SearchHashField):
+            source = model._meta.get_field(f.source)
+            hashed.append((pos, source.attname, source.get_default(), f.kind, f.last))
+        elif f.attname in ("created_at", "updated_at"):
             values[pos] = adapt(now) if adapt else now
         elif adapt is None:
             plain.append((pos, f.attname, f.get_default()))
@@ -823,6 +839,8 @@ def insert_rows(model: type[Model], rows: list[dict[str, Any]], now: dt.datetime
         for pos, name, default, adapt in adapted:
             value = get(name, default)
             values[pos] = None if value is None else adapt(value)
+        for pos, name, default, kind, last in hashed:
+            values[pos] = crypto.search_hash(kind, get(name, default), last=last)
         params.append(tuple(values))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -836,10 +854,12 @@ def insert_rows(model: type[Model], rows: list[dict[str, Any]], now: dt.datetime
 
 def update_rows(model: type[Model], changes: list[tuple[int, dict[str, Any]]], now: dt.datetime) -> None:
     """UPDATE many rows by primary key, one `executemany` per set of changed fields (plus updated_at);
-    `bulk_update` would build a CASE expression per row and field instead."""
+    `bulk_update` would build a CASE expression per row and field instead. A changed encrypted field is
+    encrypted and its search hashes are written with it (core.crypto)."""
     groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
     for pk, diff in changes:
         if diff:
+            diff = _with_hashes(model, diff)
             groups.setdefault(tuple(sorted(diff)), []).append((pk, diff))
     qn = connection.ops.quote_name
     meta = model._meta
@@ -867,6 +887,14 @@ def update_rows(model: type[Model], changes: list[tuple[int, dict[str, Any]]], n
         ]
         with connection.cursor() as cursor:
             cursor.executemany(sql, params)
+
+
+def _with_hashes(model: type[Model], diff: dict[str, Any]) -> dict[str, Any]:
+    """`diff` plus the search hashes of the encrypted fields it changes (a raw UPDATE has no `pre_save`)."""
+    hashes = [f for f in crypto.hash_fields(model) if f.source in diff]
+    if not hashes:
+        return diff
+    return {**diff, **{f.attname: crypto.search_hash(f.kind, diff[f.source], last=f.last) for f in hashes}}
 
 
 def select_in(sql: str, values: list[Any], chunk: int = 5000) -> list[tuple[Any, ...]]:
@@ -1075,8 +1103,9 @@ class PersonImporter(Importer):
         docs = [r.values["document_number"] for r in live if isinstance(r.key, tuple)]
         fields = ("id", "category", "name", *PERSON_COMPARE)
         existing: dict[Any, dict[str, Any]] = {}
-        if ids:
-            for rec in Person.objects.filter(id_number__in=ids).values(*fields):
+        if ids:  # by the keyed hash: the stored ID numbers are encrypted (core.crypto)
+            hashes = [crypto.search_hash("id", i) for i in ids]
+            for rec in Person.objects.filter(id_hash__in=hashes).values(*fields):
                 existing[rec["id_number"]] = rec
         if docs:
             for rec in Person.objects.filter(
@@ -1169,7 +1198,7 @@ class PersonImporter(Importer):
         ]
         update_rows(Person, [(r.existing["id"], diff) for r, diff in diffs], self.now)
         changes = {
-            r.existing["id"]: {k: [_jsonable(r.existing[k]), _jsonable(v)] for k, v in diff.items()}
+            r.existing["id"]: {k: _change(Person, k, r.existing[k], v) for k, v in diff.items()}
             for r, diff in diffs
         }
         households = [(real(r.values["household_id"]), r) for r in creates + updates]
@@ -1192,8 +1221,8 @@ class PersonImporter(Importer):
 
     @staticmethod
     def _created_ids(creates: list[Row]) -> list[int]:
-        ids = [r.values["id_number"] for r in creates if r.values.get("id_number")]
-        found = [pk for (pk,) in select_in("SELECT id FROM registry_person WHERE id_number IN ({})", ids)]
+        ids = [crypto.search_hash("id", r.values["id_number"]) for r in creates if r.values.get("id_number")]
+        found = [pk for (pk,) in select_in("SELECT id FROM registry_person WHERE id_hash IN ({})", ids)]
         docs = {
             (r.values["nationality"], r.values["document_type"], r.values["document_number"])
             for r in creates
@@ -1281,7 +1310,7 @@ class ModelImporter(Importer):
             [self._instance(r.values) for r in creates], batch_size=500
         )
         changes = {
-            r.existing["id"]: {k: [_jsonable(r.existing[k]), _jsonable(v)] for k, v in r.changes.items()}
+            r.existing["id"]: {k: _change(self.model, k, r.existing[k], v) for k, v in r.changes.items()}
             for r in updates
         }
         update_rows(self.model, [(r.existing["id"], r.changes) for r in updates], self.now)

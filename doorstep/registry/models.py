@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Q, Value, When
-from django.db.models.functions import Length, Right, StrIndex, Substr
+from django.db.models.functions import Length, StrIndex, Substr
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core import crypto
 from doorstep.core.models import TimeStampedModel
 from doorstep.registry.choices import (
     ETHNICITIES,
@@ -35,6 +36,11 @@ def _search_key(expression, max_length: int) -> models.GeneratedField:
         output_field=models.CharField(max_length=max_length, null=True),
         db_persist=True,
     )
+
+
+def _hash_key(source: str, kind: str, last: int | None = None) -> crypto.SearchHashField:
+    """A keyed hash of an encrypted field (or of its last digits), kept by the ORM; indexed by `_key_index`."""
+    return crypto.SearchHashField(source=source, kind=kind, last=last)
 
 
 def _key_index(field: str, name: str, *, prefix: bool = False) -> models.Index:
@@ -108,7 +114,7 @@ class Address(TimeStampedModel):
         return "".join(p for p in parts if p)
 
 
-class House(TimeStampedModel):
+class House(crypto.EncryptedModel, TimeStampedModel):
     """实有房屋: a house with its structure, use, occupancy, rental block, owner and footprint."""
 
     TERRITORY = ("grid", "grid_id")
@@ -137,12 +143,13 @@ class House(TimeStampedModel):
     refused_rectification = models.BooleanField(_("拒不整改"), default=False)
     # People responsible for the house
     owner_name = models.CharField(_("产权人"), max_length=50, blank=True)
-    owner_id_number = models.CharField(_("产权人身份号码"), max_length=18, blank=True)
-    owner_phone = models.CharField(_("产权人电话"), max_length=20, blank=True)
+    # Encrypted at rest (core.crypto); nothing searches them, so they have no hash columns.
+    owner_id_number = crypto.EncryptedCharField(_("产权人身份号码"), max_length=18, blank=True)
+    owner_phone = crypto.EncryptedCharField(_("产权人电话"), max_length=20, blank=True)
     landlord_name = models.CharField(_("出租人"), max_length=50, blank=True)
-    landlord_phone = models.CharField(_("出租人电话"), max_length=20, blank=True)
+    landlord_phone = crypto.EncryptedCharField(_("出租人电话"), max_length=20, blank=True)
     manager_name = models.CharField(_("托管人"), max_length=50, blank=True)
-    manager_phone = models.CharField(_("托管人电话"), max_length=20, blank=True)
+    manager_phone = crypto.EncryptedCharField(_("托管人电话"), max_length=20, blank=True)
     # Map: GeoJSON footprint polygon (WGS-84) and its centre.
     footprint = models.JSONField(_("占地轮廓"), null=True, blank=True)
     lng = models.FloatField(_("经度"), null=True, blank=True)
@@ -198,25 +205,29 @@ class Household(TimeStampedModel):
         return f"{self.house} · {self.household_no or self.pk}"
 
 
-class Person(TimeStampedModel):
+class Person(crypto.EncryptedModel, TimeStampedModel):
     """实有人口: a person living in the territory, in exactly one of the five categories."""
 
     TERRITORY = ("grid", "grid_id")
 
-    id_number = models.CharField(_("公民身份号码"), max_length=18, unique=True, null=True, blank=True)
+    # ID and phone numbers are encrypted at rest (core.crypto): unique and searchable through their hashes.
+    id_number = crypto.EncryptedCharField(_("公民身份号码"), max_length=18, null=True, blank=True)
     name = models.CharField(_("姓名"), max_length=50, db_index=True)
     name_initials = models.CharField(_("姓名拼音首字母"), max_length=20, db_index=True, editable=False)
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices)
     ethnicity = models.CharField(_("民族"), max_length=2, choices=ETHNICITIES, default="01")
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True, db_index=True)
-    # Search keys (registry.search), computed by the database so that every writer, bulk ones included,
-    # keeps them right: the last 4, 5 and 6 characters of the ID number, the last 4 of the phone, and the
-    # name without its first character (given names: "建国" finds 陈建国).
-    id_last4 = _search_key(Right("id_number", 4), 4)
-    id_last5 = _search_key(Right("id_number", 5), 5)
-    id_last6 = _search_key(Right("id_number", 6), 6)
-    phone_last4 = _search_key(Right("phone", 4), 4)
+    phone = crypto.EncryptedCharField(_("联系电话"), max_length=20, blank=True)
+    # Search keys (registry.search). Keyed hashes of the whole ID number and phone and of their last
+    # digits, computed by the ORM on every save and bulk_create (`crypto.SearchHashField.pre_save`); the
+    # importer's and seed's raw writers compute them too (`importers.insert_rows`). The name without its
+    # first character (given names: "建国" finds 陈建国) is computed by the database.
+    id_hash = _hash_key("id_number", "id")
+    id_last4 = _hash_key("id_number", "id", 4)
+    id_last5 = _hash_key("id_number", "id", 5)
+    id_last6 = _hash_key("id_number", "id", 6)
+    phone_hash = _hash_key("phone", "phone")
+    phone_last4 = _hash_key("phone", "phone", 4)
     given_name = _search_key(Substr("name", 2), 50)
     register_address = models.CharField(_("户籍地址"), max_length=200, blank=True)
     house = models.ForeignKey(
@@ -261,12 +272,16 @@ class Person(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(category="04") | Q(id_number__isnull=False), name="citizens_have_an_id_number"
             ),
+            # One person per ID number: the ciphertexts all differ, so uniqueness is on the keyed hash
+            # (NULL for foreigners without one). It also indexes the exact ID search.
+            models.UniqueConstraint(fields=["id_hash"], name="one_person_per_id_number"),
         ]
         indexes = [
             models.Index(fields=["grid", "category"]),
             _key_index("id_last4", "person_id_last4"),
             _key_index("id_last5", "person_id_last5"),
             _key_index("id_last6", "person_id_last6"),
+            _key_index("phone_hash", "person_phone_hash"),
             _key_index("phone_last4", "person_phone_last4"),
             _key_index("given_name", "person_given_name", prefix=True),
         ]
@@ -333,7 +348,7 @@ class PersonOfConcern(TimeStampedModel):
         }
 
 
-class Unit(TimeStampedModel):
+class Unit(crypto.EncryptedModel, TimeStampedModel):
     """实有单位: an organisation or business at an address; key units (重点单位) carry a level."""
 
     TERRITORY = ("grid", "grid_id")
@@ -346,7 +361,7 @@ class Unit(TimeStampedModel):
     grid = models.ForeignKey("org.Grid", models.PROTECT, related_name="units", verbose_name=_("网格"))
     legal_representative = models.CharField(_("法定代表人"), max_length=50, blank=True)
     security_lead = models.CharField(_("治保负责人"), max_length=50, blank=True)
-    security_phone = models.CharField(_("治保负责人电话"), max_length=20, blank=True)
+    security_phone = crypto.EncryptedCharField(_("治保负责人电话"), max_length=20, blank=True)
     is_key = models.BooleanField(_("重点单位"), default=False, db_index=True)
     key_level = models.CharField(_("重点单位等级"), max_length=1, choices=KeyLevel.choices, blank=True)
     risk_level = models.CharField(

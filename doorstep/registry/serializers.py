@@ -298,7 +298,7 @@ class PersonUpdateSerializer(serializers.ModelSerializer):
         validators: list = []  # the services check one ID per category and one foreigner per document
 
     def validate_id_number(self, value: str | None) -> str | None:
-        # Blank means "none" (foreigners may have no citizen ID); the column is unique, so never "".
+        # Blank means "none" (foreigners may have no citizen ID): NULL, never "", as the services store it.
         return (value.strip().upper() or None) if value else None
 
 

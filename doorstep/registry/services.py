@@ -16,7 +16,7 @@ from pypinyin import Style, lazy_pinyin
 
 from doorstep.accounts.choices import Role
 from doorstep.audit.services import record_change, snapshot
-from doorstep.core import tilecache
+from doorstep.core import crypto, tilecache
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.geo import GeometryError, check_point, polygon_bounds
 from doorstep.core.ids import ascii_digits, birth_date_of, citizen_id_error, credit_code_error, gender_of
@@ -352,7 +352,11 @@ def _prepare_person(person: Person, by: Any = None) -> None:
         person.id_number = person.id_number.upper()
     problems = person_problems(person)
     if person.id_number and "id_number" not in problems:
-        other = Person.objects.filter(id_number=person.id_number).exclude(pk=person.pk).first()
+        other = (
+            Person.objects.filter(id_hash=crypto.search_hash("id", person.id_number))
+            .exclude(pk=person.pk)
+            .first()
+        )
         if other is not None:
             problems["id_number"] = _duplicate_message(
                 other,

@@ -100,3 +100,27 @@ def test_encrypted_field_refuses_comparisons_but_answers_blank_and_null():
         str(Person.objects.filter(phone__startswith="138").query)
     assert "IS NULL" in str(Person.objects.filter(id_number__isnull=True).query)
     str(Person.objects.filter(phone="").query)
+
+
+@pytest.mark.django_db
+def test_text_that_looks_encrypted_is_still_encrypted(world):
+    from django.db import connection
+
+    from doorstep.registry import services
+    from doorstep.registry.choices import PersonCategory
+    from doorstep.registry.models import Person
+    from doorstep.registry.tests.conftest import make_house, new_id
+
+    household = services.create_household(house=make_house(world.grid_a), household_no="350503009")
+    person = services.create_person(
+        name="张三",
+        id_number=new_id(),
+        category=PersonCategory.RESIDENT,
+        household=household,
+        relation_to_head="户主",
+    )
+    Person.objects.filter(pk=person.pk).update(phone="e1:dev1:AAAA")
+    assert Person.objects.get(pk=person.pk).phone == "e1:dev1:AAAA"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone FROM registry_person WHERE id = %s", [person.pk])
+        assert cursor.fetchone()[0] != "e1:dev1:AAAA"

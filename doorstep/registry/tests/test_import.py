@@ -19,6 +19,7 @@ from openpyxl import Workbook, load_workbook
 
 from doorstep.audit.models import AuditEntry
 from doorstep.core import geo
+from doorstep.core.crypto import search_hash
 from doorstep.core.errors import NotAllowed, ServiceError
 from doorstep.org.seed import GIVEN, SURNAMES
 from doorstep.registry import colours, import_views, importers
@@ -107,12 +108,12 @@ def test_real_run_writes_the_good_rows_derives_fields_recolours_and_audits(reg, 
     result = importers.import_file("persons", path, dry_run=False)
 
     assert (result.created, result.rejected) == (3, 5)
-    child = Person.objects.get(id_number=rows[0]["id_number"])
+    child = Person.objects.get(id_hash=search_hash("id", rows[0]["id_number"]))
     assert child.household == reg.household  # 户号 350503001 is the fixture's household
     assert child.birth_date.strftime("%Y%m%d") == child.id_number[6:14]
     assert child.gender == ("1" if int(child.id_number[16]) % 2 else "2")
     assert child.name_initials == "cxm" and child.grid == world.grid_a
-    lodger = Person.objects.get(id_number=rows[1]["id_number"])
+    lodger = Person.objects.get(id_hash=search_hash("id", rows[1]["id_number"]))
     assert lodger.household == reg.household  # blank 户号: the house's first household
     assert Person.objects.get(name="林网格").house is None
     assert Household.objects.count() == households
@@ -122,7 +123,9 @@ def test_real_run_writes_the_good_rows_derives_fields_recolours_and_audits(reg, 
     entry = AuditEntry.objects.get(action="registry.import_persons")
     assert "persons.csv" in entry.note and entry.after["created"] == 3
     assert sorted(entry.after["created_ids"]) == sorted(
-        Person.objects.filter(id_number__in=[r["id_number"] for r in rows[:3]]).values_list("id", flat=True)
+        Person.objects.filter(id_hash__in=[search_hash("id", r["id_number"]) for r in rows[:3]]).values_list(
+            "id", flat=True
+        )
     )
 
 
@@ -151,10 +154,14 @@ def test_a_changed_row_is_updated_and_the_change_audited(reg, world, tmp_path):
     result = importers.import_file("persons", write(tmp_path / "b.csv", rows), dry_run=False)
 
     assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
-    person = Person.objects.get(id_number=rows[0]["id_number"])
+    person = Person.objects.get(id_hash=search_hash("id", rows[0]["id_number"]))
     assert person.phone == "13700002222"
     entry = AuditEntry.objects.filter(action="registry.import_persons").latest("id")
-    assert entry.after["changes"] == {str(person.pk): {"phone": ["13900001111", "13700002222"]}}
+    # The change log is not encrypted: the phones are kept masked, with a digest that tells them apart.
+    assert list(entry.after["changes"]) == [str(person.pk)]
+    old, new = entry.after["changes"][str(person.pk)]["phone"]
+    assert old.startswith("139****1111 #") and new.startswith("137****2222 #")
+    assert "13700002222" not in json.dumps(entry.after)
 
 
 def test_new_household_numbers_create_households_and_head(reg, world, tmp_path):
@@ -304,7 +311,7 @@ def test_gbk_file_written_like_chinese_excel(reg, world, tmp_path):
     result = importers.import_file("persons", path, dry_run=False)
 
     assert (result.created, result.encoding) == (1, "gb18030")
-    person = Person.objects.get(id_number=person_id)
+    person = Person.objects.get(id_hash=search_hash("id", person_id))
     assert (person.name, person.name_initials, person.phone) == ("欧阳娜娜", "oynn", "13812345678")
 
 
@@ -350,7 +357,7 @@ def test_excel_numbers_and_dates_are_read_as_typed(reg, world, tmp_path):
     result = importers.import_file("persons", path, dry_run=False)
 
     assert result.created == 1 and result.total == 1
-    person = Person.objects.get(id_number=person_id)
+    person = Person.objects.get(id_hash=search_hash("id", person_id))
     assert (str(person.permit_expires_on), person.phone) == ("2031-02-03", "13800001111")
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from doorstep.core.crypto import search_hash
 from doorstep.core.ids import synthetic_credit_code
 from doorstep.registry import services
 from doorstep.registry.choices import PersonCategory, UnitType
@@ -32,20 +33,23 @@ def unit(reg, world):
     )
 
 
-# --- keys kept by the database -------------------------------------------------------------------------
-def test_the_database_keeps_the_search_keys(reg, world):
+# --- keys kept by the ORM and the database -------------------------------------------------------------
+def test_the_search_keys_are_kept(reg, world):
     head = Person.objects.get(pk=reg.head.pk)
-    assert (head.id_last4, head.id_last5, head.id_last6) == (
-        reg.head.id_number[-4:],
-        reg.head.id_number[-5:],
-        reg.head.id_number[-6:],
+    assert (head.id_hash, head.id_last4, head.id_last5, head.id_last6) == (
+        search_hash("id", reg.head.id_number),
+        search_hash("id", reg.head.id_number[-4:], last=4),
+        search_hash("id", reg.head.id_number[-5:], last=5),
+        search_hash("id", reg.head.id_number[-6:], last=6),
     )
-    assert (head.phone_last4, head.given_name) == ("8000", "三")
+    assert (head.phone_last4, head.given_name) == (search_hash("phone", "8000", last=4), "三")
     assert reg.address.__class__.objects.get(pk=reg.address.pk).road_text.startswith("东海大街")
 
     services.update_person(reg.head, phone="13912345678", by=world.officer_a)
 
-    assert Person.objects.get(pk=reg.head.pk).phone_last4 == "5678"
+    stored = Person.objects.get(pk=reg.head.pk)
+    assert stored.phone_last4 == search_hash("phone", "5678", last=4)
+    assert stored.phone_hash == search_hash("phone", "13912345678")
 
 
 def test_persons_written_in_bulk_are_found_too(reg, world):

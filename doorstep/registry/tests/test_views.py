@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from doorstep.audit.models import AccessEntry, AccessKind, AuditEntry
+from doorstep.core.crypto import search_hash
 from doorstep.core.masking import mask_citizen_id, mask_phone
 from doorstep.registry import services
 from doorstep.registry.choices import ConcernStatus, Occupancy, PermitType, PersonCategory
@@ -332,7 +333,7 @@ def test_duplicate_id_in_another_category_is_refused(reg, world, client_for):
     )  # fmt: skip
 
     assert "已登记为常住人口" in response.content.decode()
-    assert Person.objects.filter(id_number=reg.head.id_number).count() == 1
+    assert Person.objects.filter(id_hash=search_hash("id", reg.head.id_number)).count() == 1
 
 
 def test_address_form_errors(world, client_for):

@@ -1,0 +1,30 @@
+"""Encrypt the parties' ID numbers and phones at rest (core.crypto, issue #12): the columns become text
+holding `e1:<key id>:…`, and the rows stored in clear are encrypted in place."""
+
+from django.db import migrations
+
+import doorstep.core.crypto
+
+
+def encrypt_rows(apps, schema_editor):
+    doorstep.core.crypto.reencrypt_model(apps.get_model("mediation", "Party"))
+
+
+class Migration(migrations.Migration):
+    dependencies = [("mediation", "0002_default_types")]
+
+    operations = [
+        migrations.AlterField(
+            model_name="party",
+            name="id_number",
+            field=doorstep.core.crypto.EncryptedCharField(
+                blank=True, max_length=18, verbose_name="公民身份号码"
+            ),
+        ),
+        migrations.AlterField(
+            model_name="party",
+            name="phone",
+            field=doorstep.core.crypto.EncryptedCharField(blank=True, max_length=20, verbose_name="联系电话"),
+        ),
+        migrations.RunPython(encrypt_rows, migrations.RunPython.noop),
+    ]

@@ -1,0 +1,23 @@
+"""Encrypt the members' (volunteers are residents) phones at rest (core.crypto, issue #12): the column becomes
+text holding `e1:<key id>:…`, and the rows stored in clear are encrypted in place."""
+
+from django.db import migrations
+
+import doorstep.core.crypto
+
+
+def encrypt_rows(apps, schema_editor):
+    doorstep.core.crypto.reencrypt_model(apps.get_model("patrol", "Member"))
+
+
+class Migration(migrations.Migration):
+    dependencies = [("patrol", "0002_default_materials")]
+
+    operations = [
+        migrations.AlterField(
+            model_name="member",
+            name="phone",
+            field=doorstep.core.crypto.EncryptedCharField(blank=True, max_length=20, verbose_name="联系电话"),
+        ),
+        migrations.RunPython(encrypt_rows, migrations.RunPython.noop),
+    ]
