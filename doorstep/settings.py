@@ -196,7 +196,7 @@ DATA_SEARCH_KEY = (
     if _env_search_key
     else _file_search_key
 )
-DATA_KEYS_ARE_DEVELOPMENT_KEYS = not DATA_KEYS
+DATA_KEYS_ARE_DEVELOPMENT_KEYS = not DATA_KEYS or not DATA_SEARCH_KEY
 if PRODUCTION and (not DATA_KEYS or not DATA_SEARCH_KEY):
     raise ConfigError(
         "production needs its own data keys: DOORSTEP_DATA_KEYS (or DOORSTEP_DATA_KEY_FILE) and "

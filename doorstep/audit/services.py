@@ -14,7 +14,6 @@ from django.db.models.fields.files import FieldFile
 from doorstep.audit.context import current
 from doorstep.audit.models import AccessEntry, AccessKind, AuditEntry
 from doorstep.core import crypto
-from doorstep.core.masking import mask_citizen_id, mask_phone
 
 SKIP_FIELDS = {"created_at", "updated_at", "password", "secret", "aes_key"}  # never into the log
 
@@ -31,10 +30,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _mask_number(value: str) -> str:
-    return mask_citizen_id(value) if len(value) >= 15 else mask_phone(value)
-
-
 def snapshot(obj: models.Model | None) -> dict[str, Any] | None:
     """The concrete field values of a model instance, JSON-ready (foreign keys as ids)."""
     if obj is None:
@@ -47,7 +42,7 @@ def snapshot(obj: models.Model | None) -> dict[str, Any] | None:
         if isinstance(field, crypto.EncryptedCharField):
             # the audit log is not encrypted: it keeps the masked value and a short keyed digest, enough to
             # see that an ID or phone number changed, never the number itself
-            value = f"{_mask_number(value)} #{crypto.search_hash('audit', value)[:6]}" if value else value
+            value = crypto.audit_repr(value)
         data[field.attname] = _jsonable(value)
     return data
 

@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,6 +227,22 @@ class SearchHashField(models.CharField):
         return value
 
 
+def audit_repr(value: str | None) -> str | None:
+    """How an encrypted value appears in the audit log and the import's change log (not encrypted).
+
+    A phone keeps its display mask (first 3 and last 4 digits); an ID number keeps nothing readable — its
+    region and last 4 characters together with the birth date stored beside it would give it back whole.
+    The short keyed digest shows that a number changed without revealing it.
+    """
+    if not value:
+        return value
+    digest = search_hash("audit", value)[:6]
+    if len(value) >= 15:
+        return f"（已加密）#{digest}"
+    shown = value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
+    return f"{shown} #{digest}"
+
+
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedCharField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, EncryptedCharField)]
 
@@ -262,31 +278,18 @@ class EncryptedModel(models.Model):
         super().save(*args, update_fields=update_fields, **kwargs)
 
 
-def _batches(model: type[models.Model], size: int) -> Iterator[list[models.Model]]:
-    names = {f.name for f in encrypted_fields(model)} | {f.source for f in hash_fields(model)}
-    last_pk = None
-    while True:
-        rows = model._base_manager.order_by("pk").only("pk", *names)
-        if last_pk is not None:
-            rows = rows.filter(pk__gt=last_pk)
-        batch = list(rows[:size])
-        if not batch:
-            return
-        last_pk = batch[-1].pk
-        yield batch
-
-
-def _write_batch(model: type[models.Model], batch: list[models.Model], fields: list[models.Field]) -> None:
-    """UPDATE … WHERE id = %s for each row, one `executemany` in one transaction: `bulk_update` builds a CASE
-    expression per row and field instead, ~2 ms a row (20 minutes for a district's 600,000 persons)."""
-    connection = connections[router.db_for_write(model)]
+def _write_batch(
+    connection, model: type[models.Model], batch: list[models.Model], fields: list[models.Field]
+) -> None:
+    """UPDATE … WHERE pk = %s for each row in one `executemany`: `bulk_update` builds a CASE expression per
+    row and field instead, ~2 ms a row (20 minutes for a district's 600,000 persons)."""
     qn = connection.ops.quote_name
     sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
     sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s"  # noqa: S608
     params = [
         [*(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields), obj.pk] for obj in batch
     ]
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
@@ -294,17 +297,46 @@ def reencrypt_model(model: type[models.Model], *, batch_size: int = 1000) -> int
     """Re-encrypt every row of `model` under the active key and recompute its hashes; returns the rows.
 
     Clear text stored before encryption existed is encrypted; used by the migrations that introduce the
-    encrypted columns and by `doorstep rotate-data-keys`. Idempotent and restartable (batches by id, each
-    batch in its own transaction).
+    encrypted columns and by `doorstep rotate-data-keys`. Each batch is read (rows locked on PostgreSQL;
+    SQLite's IMMEDIATE transactions hold the write lock) and written back in one transaction, so an edit made
+    meanwhile is never overwritten with the value read before it. Idempotent and restartable (batches by id).
     """
     fields = [*encrypted_fields(model), *hash_fields(model)]
-    count = 0
-    for batch in _batches(model, batch_size):
-        for obj in batch:
-            refresh_hashes(obj)
-        _write_batch(model, batch, fields)
+    names = {f.name for f in encrypted_fields(model)} | {f.source for f in hash_fields(model)}
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    count, last_pk = 0, None
+    while True:
+        with transaction.atomic(using=alias):
+            rows = model._base_manager.using(alias).order_by("pk").only("pk", *names).select_for_update()
+            if last_pk is not None:
+                rows = rows.filter(pk__gt=last_pk)
+            batch = list(rows[:batch_size])
+            if not batch:
+                return count
+            for obj in batch:
+                refresh_hashes(obj)
+            _write_batch(connection, model, batch, fields)
+        last_pk = batch[-1].pk
         count += len(batch)
-    return count
+
+
+def decrypt_model_in_place(model: type[models.Model], connection) -> int:
+    """Write `model`'s encrypted columns back in clear (the reverse of the migrations that encrypted them)."""
+    qn = connection.ops.quote_name
+    fields = encrypted_fields(model)
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s"  # noqa: S608
+    rows = (
+        model._base_manager.using(connection.alias)
+        .order_by("pk")
+        .values_list("pk", *(f.name for f in fields))
+    )
+    params = [[*values, pk] for pk, *values in rows.iterator()]
+    if params:
+        with connection.cursor() as cursor:  # raw SQL: the field itself would encrypt the values again
+            cursor.executemany(sql, params)
+    return len(params)
 
 
 def encrypted_models() -> list[type[models.Model]]:

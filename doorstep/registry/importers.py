@@ -705,7 +705,7 @@ def _change(model: type[Model], name: str, old: Any, new: Any) -> list[Any]:
     are kept masked with a short keyed digest, as `audit.services.snapshot` keeps them."""
     if not isinstance(_attnames(model).get(name), crypto.EncryptedCharField):
         return [_jsonable(old), _jsonable(new)]
-    return [f"{masked(name, v)} #{crypto.search_hash('audit', v)[:6]}" if v else v for v in (old, new)]
+    return [crypto.audit_repr(v) for v in (old, new)]
 
 
 def _diff(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,13 @@ def encrypt_rows(apps, schema_editor):
     doorstep.core.crypto.reencrypt_model(apps.get_model("mediation", "Party"))
 
 
+def decrypt_rows(apps, schema_editor):
+    """Backwards: clear text again, before the columns turn back into plain text."""
+    doorstep.core.crypto.decrypt_model_in_place(
+        apps.get_model("mediation", "Party"), schema_editor.connection
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [("mediation", "0002_default_types")]
 
@@ -26,5 +33,5 @@ class Migration(migrations.Migration):
             name="phone",
             field=doorstep.core.crypto.EncryptedCharField(blank=True, max_length=20, verbose_name="联系电话"),
         ),
-        migrations.RunPython(encrypt_rows, migrations.RunPython.noop),
+        migrations.RunPython(encrypt_rows, decrypt_rows),
     ]

@@ -18,22 +18,15 @@ def encrypt_rows(apps, schema_editor):
 
 
 def decrypt_rows(apps, schema_editor):
-    connection = schema_editor.connection
-    qn = connection.ops.quote_name
     for name in MODELS:
-        model = apps.get_model("registry", name)
-        fields = crypto.encrypted_fields(model)
-        table = qn(model._meta.db_table)
-        sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
-        rows = model._base_manager.order_by("pk").values_list("pk", *(f.name for f in fields))
-        params = [[*values, pk] for pk, *values in rows.iterator()]
-        if not params:
-            continue
-        with connection.cursor() as cursor:  # raw SQL: the field itself would encrypt the values again
-            cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", params)  # noqa: S608
+        crypto.decrypt_model_in_place(apps.get_model("registry", name), schema_editor.connection)
 
 
 class Migration(migrations.Migration):
+    # each batch of 1,000 rows commits on its own (crypto.reencrypt_model): a district's 600,000 persons are
+    # not one transaction, and a run that stopped half-way simply runs again
+    atomic = False
+
     dependencies = [
         ("registry", "0006_encrypt_personal_data"),
     ]
