@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doorstep.accounts.choices import TokenScope
 from doorstep.accounts.models import User
+from doorstep.core.ids import ascii_digits
 
 
 class LoginForm(AuthenticationForm):
@@ -114,7 +115,7 @@ class EnrolForm(forms.Form):
 
     def clean_code(self):
         code = "".join(self.cleaned_data["code"].split())
-        if not (code.isdigit() and len(code) == 6):
+        if not (ascii_digits(code) and len(code) == 6):
             raise forms.ValidationError(_("请输入身份验证器应用中显示的6位数字"))
         return code
 

@@ -24,6 +24,7 @@ from doorstep.accounts.models import (
 )
 from doorstep.audit.services import record_change, record_event
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.ids import ascii_digits
 
 TOKEN_PREFIX_LEN = 8
 TWO_FACTOR_FAILED = "accounts.two_factor_failed"
@@ -369,7 +370,7 @@ def verify_second_factor(user: User, code: str) -> tuple[Any, str] | None:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     text = _digits(code)
-    if text.isdigit() and len(text) == 6:
+    if ascii_digits(text) and len(text) == 6:
         with transaction.atomic():
             device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
             if device is not None:

@@ -40,8 +40,8 @@ def snapshot(obj: models.Model | None) -> dict[str, Any] | None:
             continue
         value = getattr(obj, field.attname)
         if isinstance(field, crypto.EncryptedCharField):
-            # the audit log is not encrypted: it keeps the masked value and a short keyed digest, enough to
-            # see that an ID or phone number changed, never the number itself
+            # the audit log is not encrypted: a phone keeps its display mask, an ID number nothing readable,
+            # each with a short keyed digest that shows a change (crypto.audit_repr)
             value = crypto.audit_repr(value)
         data[field.attname] = _jsonable(value)
     return data

@@ -39,6 +39,8 @@ from django.db import connections, models, router, transaction
 from django.db.models import lookups
 from django.db.models.functions import Cast
 
+from doorstep.core.masking import mask_phone
+
 FORMAT = "e1"
 NONCE_BYTES = 12
 HASH_CHARS = 32  # 128 bits of HMAC-SHA256: unique enough for a unique constraint, half the index size
@@ -239,8 +241,7 @@ def audit_repr(value: str | None) -> str | None:
     digest = search_hash("audit", value)[:6]
     if len(value) >= 15:
         return f"（已加密）#{digest}"
-    shown = value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
-    return f"{shown} #{digest}"
+    return f"{mask_phone(value)} #{digest}"
 
 
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedCharField]:

@@ -66,7 +66,8 @@ def _calendar(now: dt.datetime) -> WorkCalendar:
 
 
 def _masked_snapshot(intake: Intake) -> dict[str, Any]:
-    # the ID number and phone are encrypted fields: `snapshot` already keeps them masked (plus a short digest)
+    # the ID number and phone are encrypted fields: `snapshot` keeps the phone masked and nothing of the ID
+    # number, each with a short keyed digest (crypto.audit_repr)
     return snapshot(intake) or {}
 
 

@@ -102,7 +102,8 @@ def _masked_snapshot(dispute: Dispute) -> dict[str, Any]:
 
 
 def _party_snapshot(party: Party) -> dict[str, Any]:
-    # the ID number and phone are encrypted fields: `snapshot` already keeps them masked (plus a short digest)
+    # the ID number and phone are encrypted fields: `snapshot` keeps the phone masked and nothing of the ID
+    # number, each with a short keyed digest (crypto.audit_repr)
     return snapshot(party) or {}
 
 

@@ -9,6 +9,12 @@ from doorstep.org.models import PoliceRoom
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
+# Codes other systems match on (badge numbers, the organisation's codes) and staff work phones; also the
+# rules of `doorstep import-org`.
+CODE_PATTERN = r"^[0-9A-Za-z-]+$"
+WORK_PHONE_PATTERN = r"^[0-9-]{7,20}$"
+
+
 class AssignForm(forms.Form):
     staff = forms.ModelChoiceField(label=_("人员"), queryset=None)
     position = forms.ChoiceField(label=_("岗位"), choices=Position.choices)
@@ -79,14 +85,14 @@ class StaffForm(forms.Form):
     badge_number = forms.RegexField(
         label=_("警号/工号"),
         max_length=20,
-        regex=r"^[0-9A-Za-z-]+$",
+        regex=CODE_PATTERN,
         error_messages={"invalid": _("警号/工号只能包含字母、数字和连字符")},
     )
     phone = forms.RegexField(
         label=_("工作电话"),
         max_length=20,
         required=False,
-        regex=r"^[0-9-]{7,20}$",
+        regex=WORK_PHONE_PATTERN,
         error_messages={"invalid": _("请输入有效的电话号码")},
     )
     joined_on = forms.DateField(label=_("入职日期"), required=False, widget=DATE)

@@ -51,3 +51,25 @@ def test_existing_sub_bureau_is_used_and_weak_or_duplicate_refused(monkeypatch, 
     with pytest.raises(CommandError, match="密码不符合要求"):
         create(monkeypatch, username="root2", password="123")
     assert not User.objects.filter(username="root2").exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_password_leaves_no_sub_bureau_behind(monkeypatch):
+    with pytest.raises(CommandError, match="密码不符合要求"):
+        create(
+            monkeypatch,
+            password="123",
+            username="root",
+            sub_bureau_name="丰泽分局",
+            sub_bureau_code="FZ",
+            division_code="350503",
+        )
+    with pytest.raises(CommandError, match="6 位"):
+        create(
+            monkeypatch,
+            username="root",
+            sub_bureau_name="丰泽分局",
+            sub_bureau_code="FZ",
+            division_code="３５０５０３",
+        )
+    assert not SubBureau.objects.exists() and not User.objects.filter(username="root").exists()

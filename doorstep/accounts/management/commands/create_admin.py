@@ -12,10 +12,12 @@ import sys
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from doorstep.accounts import services
 from doorstep.accounts.choices import Role
 from doorstep.core.errors import ServiceError
+from doorstep.core.ids import ascii_digits
 from doorstep.org import services as org_services
 from doorstep.org.models import SubBureau
 
@@ -32,12 +34,17 @@ class Command(BaseCommand):
         parser.add_argument("--division-code", default="", help="分局所在县级行政区划代码，6 位（同上）")
 
     def handle(self, *args, **options):
-        sub_bureau = self._sub_bureau(options)
         password = self._password(options)
         try:
             validate_password(password)
         except ValidationError as exc:
             raise CommandError("密码不符合要求：" + "；".join(exc.messages)) from exc
+        with transaction.atomic():  # the sub-bureau only together with its administrator
+            user, sub_bureau = self._create(options, password)
+        self.stdout.write(f"已创建系统管理员 {user.username}（{sub_bureau.name}）。")
+
+    def _create(self, options, password: str):
+        sub_bureau = self._sub_bureau(options)
         try:
             user = services.create_user(
                 username=options["username"],
@@ -48,7 +55,7 @@ class Command(BaseCommand):
             )
         except (ServiceError, ValidationError) as exc:
             raise CommandError(str(getattr(exc, "message", exc))) from exc
-        self.stdout.write(f"已创建系统管理员 {user.username}（{sub_bureau.name}）。")
+        return user, sub_bureau
 
     def _sub_bureau(self, options) -> SubBureau:
         existing = list(SubBureau.objects.order_by("pk")[:2])
@@ -61,7 +68,7 @@ class Command(BaseCommand):
             options["sub_bureau_code"],
             options["division_code"],
         )
-        if not (name and code and len(division) == 6 and division.isdigit()):
+        if not (name and code and len(division) == 6 and ascii_digits(division)):
             raise CommandError(
                 "数据库里还没有分局：请同时给出 --sub-bureau-name、--sub-bureau-code 和 6 位 --division-code。"
             )

@@ -24,7 +24,7 @@ class Command(BaseCommand):
             self.stdout.write("# 然后运行 doorstep rotate-data-keys；全部重新加密后才能删去旧密钥。")
             self.stdout.write(f"{kid}:{crypto.generate_key()}")
             self.stdout.write(
-                "# 新的检索密钥（DOORSTEP_SEARCH_KEY；更换后必须运行 doorstep rotate-data-keys）："
+                "# 新的检索密钥（DOORSTEP_SEARCH_KEY；更换须停机进行，并运行 doorstep rotate-data-keys）："
             )
             self.stdout.write(f"search:{crypto.generate_key()}")
             return

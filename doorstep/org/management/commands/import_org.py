@@ -24,13 +24,14 @@ from doorstep.core.errors import ServiceError
 from doorstep.core.geo import GeometryError, check_point, polygon_bounds
 from doorstep.org import services
 from doorstep.org.choices import AreaType
+from doorstep.org.forms import CODE_PATTERN, WORK_PHONE_PATTERN
 from doorstep.org.models import Community, Grid, PoliceRoom, Station, Street, SubBureau
 
 KINDS = ("station", "street", "community", "grid", "police_room")
 LABELS = {"station": "派出所", "street": "街道", "community": "社区", "grid": "网格", "police_room": "警务室"}
 # Codes are keys other systems match on: letters, digits and hyphens, as the models' lengths allow.
-CODE_RE = re.compile(r"^[0-9A-Za-z-]+$")
-PHONE_RE = re.compile(r"^[0-9-]{7,20}$")  # the rule of the staff form's work phone
+CODE_RE = re.compile(CODE_PATTERN)
+PHONE_RE = re.compile(WORK_PHONE_PATTERN)  # the rule of the staff form's work phone
 AREA_TYPES = {value: value for value in AreaType.values} | {
     str(label): value for value, label in AreaType.choices
 }
