@@ -1,5 +1,5 @@
 """QR codes for the portal: an A4 PDF sheet of labels for house plates; the inline SVG (`qr_svg`) lives in
-doorstep.core.qr and is re-exported here for the portal's callers.
+doorstep.core.qr, which the portal's pages call directly.
 
 Both are built from reportlab's QR encoder (reportlab is already a dependency for the PDF documents; no
 extra library). The PDF uses the project's embedded CJK font (doorstep.core.pdf) so labels print the same on any viewer.
@@ -18,11 +18,9 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from doorstep.core import pdf
-from doorstep.core.qr import QUIET_ZONE, qr_svg
+from doorstep.core.qr import QUIET_ZONE
 from doorstep.core.qr import matrix as _matrix
 from doorstep.core.qr import runs as _runs
-
-__all__ = ["qr_sheet_pdf", "qr_svg"]
 
 # Label sheet layout: 3 columns x 4 rows on A4 portrait.
 SHEET_COLUMNS = 3
