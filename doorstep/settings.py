@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "doorstep.evaluation",
     "doorstep.registry",
     "doorstep.portal",
+    "doorstep.mobile",
 ]
 
 MIDDLEWARE = [

@@ -65,6 +65,7 @@ urlpatterns = [
     path("portal/", include("doorstep.portal.urls")),
     path("online/", include("doorstep.portal.staff_urls")),
     path("registry/", include("doorstep.registry.urls")),
+    path("m/", include("doorstep.mobile.urls")),
     path("audit/", include("doorstep.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((api_patterns, "api"))),

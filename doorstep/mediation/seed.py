@@ -332,7 +332,6 @@ def seed(seed_value: int = 42) -> MediationSeedResult:
     rng = random.Random(f"mediation:{seed_value}")
     types = {t.name: t for t in DisputeType.objects.all()}
     created = 0
-    now = timezone.now()
     for tname, facts, place, procedure, risk, violence, plan, age in CASES:
         d = services.create_dispute(
             community=grid.community,
@@ -374,7 +373,9 @@ def seed(seed_value: int = 42) -> MediationSeedResult:
             d.refresh_from_db()
             if d.mediator_id is None:
                 services.assign(d, mediator.staff, by=director)
-            held = timezone.localtime(now).replace(second=0, microsecond=0)
+            # Held now, after the dispute was received (a "now" taken before the loop can fall in the minute
+            # before a later dispute's receipt and be refused).
+            held = timezone.localtime(timezone.now()).replace(second=0, microsecond=0)
             if plan in ("agreement", "agreement_followed", "street", "refer", "failed", "room", "overdue"):
                 services.add_session(
                     d,
