@@ -1,5 +1,5 @@
-from django.urls import path  # noqa: F401
+from doorstep.mobile import pwa_views, sync_views, workspace_views
 
 app_name = "mobile"
 
-urlpatterns: list = []
+urlpatterns = [*pwa_views.urlpatterns, *workspace_views.urlpatterns, *sync_views.urlpatterns]

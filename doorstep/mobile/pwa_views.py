@@ -1,0 +1,5 @@
+"""The workspace shell, its web app manifest and its service worker (ADR 0024)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
