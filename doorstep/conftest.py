@@ -246,3 +246,13 @@ def _fast_password_hashing():
         ]
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _dispatch_texts_finished():
+    """A dispatch sends its text on a thread after the commit (alarms/notify.py); the thread writes an audit
+    row. Wait for it before the test's database is cleaned, so no row lands in the next test."""
+    yield
+    from doorstep.alarms import notify
+
+    notify.wait(10)

@@ -10,6 +10,9 @@ SESSION_TOUCHED = "doorstep_session_touched"
 # The idle window slides on activity, but the session is written at most once a minute: a map view fetches
 # dozens of tiles at once, and a database write per request would serialise them (SQLite) for nothing.
 TOUCH_EVERY_SECONDS = 60
+# Requests a page makes on its own (timers, retries) send this header: they must not keep an unattended
+# session alive, or a phone left in a pocket with the workspace open would never reach the idle limit.
+BACKGROUND_HEADER = "X-Doorstep-Background"
 
 
 class SessionLimitsMiddleware:
@@ -29,7 +32,9 @@ class SessionLimitsMiddleware:
             elif now - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
                 return self.get_response(request)
-            if now - request.session.get(SESSION_TOUCHED, 0) >= TOUCH_EVERY_SECONDS:
+            if request.headers.get(BACKGROUND_HEADER) == "1":
+                pass  # a page's own timer (the phone workspace's resend loop, a refresh): not the user's activity
+            elif now - request.session.get(SESSION_TOUCHED, 0) >= TOUCH_EVERY_SECONDS:
                 request.session[SESSION_TOUCHED] = now  # modified: saved with a new expiry
         return self.get_response(request)
 
@@ -85,6 +90,8 @@ class TwoFactorMiddleware:
 
         if request.path_info.startswith("/api/"):
             return JsonResponse({"detail": _("请先完成两步验证")}, status=403)
+        if request.path_info.startswith("/m/api/"):  # the phone workspace: its re-login prompt leads there
+            return JsonResponse({"detail": _("请先完成两步验证"), "code": "login"}, status=401)
         target = (
             "accounts:two_factor_verify"
             if two_factor.is_enrolled(request.user)

@@ -34,6 +34,9 @@ class User(AbstractUser):
     )
     failed_logins = models.PositiveIntegerField(_("连续登录失败次数"), default=0)
     locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+    # Set when an administrator signs the user out everywhere: every phone workspace device enrolled before it
+    # is revoked (records still queued on a lost phone are refused, ADR 0024).
+    sessions_revoked_at = models.DateTimeField(_("全部注销时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("用户")

@@ -429,13 +429,16 @@ def _user_sessions(user: User) -> list[str]:
 
 
 def _sign_out_everywhere(user: User) -> int:
-    """Delete the user's database sessions and, after the commit, close their open WebSockets."""
+    """Delete the user's database sessions, revoke their phone workspace devices (`sessions_revoked_at`, ADR
+    0024) and, after the commit, close their open WebSockets."""
     from django.contrib.sessions.models import Session
 
     from doorstep.accounts.sockets import close_user_sockets
 
     mine = _user_sessions(user)
     Session.objects.filter(pk__in=mine).delete()
+    user.sessions_revoked_at = timezone.now()
+    User.objects.filter(pk=user.pk).update(sessions_revoked_at=user.sessions_revoked_at)
     transaction.on_commit(lambda: close_user_sockets(user.pk))
     return len(mine)
 

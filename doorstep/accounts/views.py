@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 import django_otp
 from django.contrib import messages
@@ -35,6 +36,8 @@ from doorstep.accounts.middleware import SESSION_STARTED
 from doorstep.accounts.models import ApiToken, RecoveryCodeDevice, User
 from doorstep.core.errors import NotAllowed, ServiceError
 from doorstep.core.qr import qr_svg
+from doorstep.mobile import devices as mobile_devices
+from doorstep.mobile.models import Device as MobileDevice
 
 
 class LoginView(auth_views.LoginView):
@@ -258,9 +261,16 @@ def user_list(request):
         TOTPDevice.objects.filter(confirmed=False, user__in=users).values_list("user_id", flat=True)
     )
     now = timezone.now()
+    phones: dict[int, list[Any]] = {}  # the phone workspaces still able to send (ADR 0024)
+    for phone in MobileDevice.objects.filter(user__in=users, revoked_at__isnull=True).select_related("user"):
+        if not mobile_devices.is_revoked(phone):
+            phones.setdefault(phone.user_id, []).append(phone)
+    for listed in phones.values():  # the most recently synchronised first
+        listed.sort(key=lambda p: p.last_seen_at or p.enrolled_at, reverse=True)
     rows = [
         {
             "user": u,
+            "phones": phones.get(u.pk, []),
             "device": devices.get(u.pk),
             "enrolling": u.pk in enrolling,  # a secret shown, not confirmed: resettable too
             "locked": u.is_locked(now),

@@ -104,6 +104,11 @@ class Alarm(TimeStampedModel):
         related_name="+",
         verbose_name=_("派警人"),
     )
+    # 接警确认: the dispatched officer confirmed on the phone that the dispatch reached them (with GPS).
+    received_by_officer_at = models.DateTimeField(_("民警接收时间"), null=True, blank=True)
+    receipt_lng = models.FloatField(_("接收时经度"), null=True, blank=True)
+    receipt_lat = models.FloatField(_("接收时纬度"), null=True, blank=True)
+    receipt_accuracy = models.FloatField(_("接收时定位精度（米）"), null=True, blank=True)
     arrived_at = models.DateTimeField(_("到场时间"), null=True, blank=True)
     arrival_lng = models.FloatField(_("到场经度"), null=True, blank=True)
     arrival_lat = models.FloatField(_("到场纬度"), null=True, blank=True)

@@ -17,13 +17,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from doorstep.accounts.choices import Role
-from doorstep.alarms import devices, drills, realtime, supervision
+from doorstep.alarms import devices, drills, notify, realtime, supervision
 from doorstep.alarms.choices import (
     ALARM_TYPES,
     AlarmState,
@@ -32,6 +32,7 @@ from doorstep.alarms.choices import (
     Protocol,
 )
 from doorstep.alarms.models import Alarm, AlarmDevice, DeviceEvent
+from doorstep.audit.models import AuditEntry
 from doorstep.audit.services import record_change, snapshot
 from doorstep.core.errors import NotAllowed, RuleViolation, ServiceError
 from doorstep.core.geo import GeometryError, check_point, distance_m
@@ -227,6 +228,20 @@ def _cameras_near_unit() -> Exists:
     )
 
 
+def _last_dispatch_text() -> Subquery:
+    """The outcome of the alarm's latest dispatch text message (notify.SENT / notify.FAILED, or None): a
+    subquery of the alarm's own query, on the change log's object index."""
+    return Subquery(
+        AuditEntry.objects.filter(
+            object_type="alarms.alarm",
+            object_id=Cast(OuterRef("pk"), CharField()),
+            action__in=(notify.SENT, notify.FAILED),
+        )
+        .order_by("-id")
+        .values("action")[:1]
+    )
+
+
 def nearby_cameras(alarms: Iterable[Alarm]) -> dict[int, list[dict[str, Any]]]:
     """{alarm id: the enabled cameras of its station within NEARBY_CAMERA_M of its unit, nearest first} in one
     query for all of them: [{id, name, location, distance_m, status, status_label}]."""
@@ -283,7 +298,7 @@ def console_payloads(alarms: Iterable[Alarm | int]) -> list[dict[str, Any]]:
     rows = {
         a.pk: a
         for a in Alarm.objects.select_related("device", "unit__address", "grid", "station")
-        .annotate(cameras_near=_cameras_near_unit())
+        .annotate(cameras_near=_cameras_near_unit(), last_text=_last_dispatch_text())
         .order_by()
         .filter(pk__in=ids)
     }
@@ -318,6 +333,9 @@ def _payload(alarm: Alarm, officer: Any, cameras: list[dict[str, Any]] | None = 
             if alarm.arrival_lng is not None and lng is not None
             else None
         )
+    receipt = None
+    if alarm.received_by_officer_at is not None:
+        receipt = {"lng": alarm.receipt_lng, "lat": alarm.receipt_lat, "accuracy": alarm.receipt_accuracy}
     return {
         "id": alarm.pk,
         "type": alarm.event_type,
@@ -332,6 +350,10 @@ def _payload(alarm: Alarm, officer: Any, cameras: list[dict[str, Any]] | None = 
         "dispatched_at": _iso(alarm.dispatched_at),
         "dispatched_to": person_payload(alarm.dispatched_to),
         "dispatched_by": str(alarm.dispatched_by) if alarm.dispatched_by_id else "",
+        "received_by_officer_at": _iso(alarm.received_by_officer_at),  # 接警确认 on the officer's phone
+        "receipt": receipt,
+        # The officer's work phone did not get the dispatch text (no phone, or the gateway refused it).
+        "sms_failed": getattr(alarm, "last_text", None) == notify.FAILED,
         "arrived_at": _iso(alarm.arrived_at),
         "arrival": arrival,
         "escalated_at": _iso(alarm.escalated_at),
@@ -416,10 +438,16 @@ def dispatch_candidates(station_id: int) -> QuerySet[Any]:
 
 
 def _changed(
-    alarm: Alarm, *, new_dispatch: bool = False, withdrawn_from: int | None = None, escalated: bool = False
+    alarm: Alarm,
+    *,
+    new_dispatch: bool = False,
+    withdrawn_from: int | None = None,
+    escalated: bool = False,
+    text: notify.Notice | None = None,
 ) -> None:
     """After the commit: the station's consoles, the dispatched officer's phone (a new dispatch rings there),
-    the officer a re-dispatch took it from, and on escalation the directors' and leaders' consoles."""
+    the officer a re-dispatch took it from, on escalation the directors' and leaders' consoles, and the
+    dispatch's text message (`text`, sent on a worker thread)."""
     payload = console_payload(alarm)
     station_id, officer_id = alarm.station_id, alarm.dispatched_to_id
 
@@ -431,6 +459,8 @@ def _changed(
             realtime.publish_to_user(officer_id, payload, dispatch=new_dispatch)
         if withdrawn_from is not None and withdrawn_from != officer_id:
             realtime.publish_to_user(withdrawn_from, payload)
+        if text is not None:
+            notify.start(text)
 
     transaction.on_commit(publish)
 
@@ -485,7 +515,8 @@ def dispatch(alarm: Alarm, *, officer: Any = None, by: Any) -> Alarm:
         before=before,
         after=snapshot(alarm),
     )
-    _changed(alarm, new_dispatch=True, withdrawn_from=previous)
+    # After the commit the officer's phone rings (WebSocket) and gets a text message (短信, on a worker thread).
+    _changed(alarm, new_dispatch=True, withdrawn_from=previous, text=notify.notice_for(alarm))
     return alarm
 
 
@@ -525,12 +556,83 @@ def _position(lng: Any, lat: Any, accuracy: Any) -> tuple[float | None, float | 
     return lng, lat, accuracy
 
 
+# A time recorded on the phone while offline (ADR 0024 "device time"): not in the future beyond the clock
+# skew a phone may have, not older than the queue may hold an alarm record, never before the dispatch.
+DEVICE_CLOCK_SKEW = dt.timedelta(minutes=5)
+OFFLINE_MAX_AGE = dt.timedelta(hours=12)
+
+
+def _device_time(at: Any, alarm: Alarm, now: dt.datetime) -> dt.datetime:
+    """The time of a step reported from the phone: `at` (the phone's clock, for a record sent later from the
+    offline queue) within bounds, or now. A phone slightly ahead is taken as now."""
+    if at is None:
+        return now
+    if not isinstance(at, dt.datetime) or timezone.is_naive(at):
+        raise ServiceError(_("记录时间格式不正确"), code="at")
+    if at > now + DEVICE_CLOCK_SKEW:
+        raise ServiceError(_("记录时间晚于服务器时间，请校准手机时间后重试"), code="at")
+    if at < now - OFFLINE_MAX_AGE:
+        raise ServiceError(_("该离线记录已超过12小时，不能再提交"), code="at")
+    if alarm.dispatched_at is not None and at < alarm.dispatched_at:
+        raise ServiceError(_("记录时间早于派警时间，请检查手机时间"), code="at")
+    return min(at, now)
+
+
+def _offline_note(at: Any) -> str:
+    return _("离线记录，稍后从手机发送") if at is not None else ""
+
+
+def _was_dispatched_to(alarm: Alarm, user: Any) -> bool:
+    """Whether the alarm was ever dispatched to this user (the audit log keeps every dispatch)."""
+    return AuditEntry.objects.filter(
+        object_type="alarms.alarm",
+        object_id=str(alarm.pk),
+        action__in=("alarms.dispatch", "alarms.redispatch"),
+        after__dispatched_to_id=user.pk,
+    ).exists()
+
+
 @transaction.atomic
-def arrive(alarm: Alarm, *, by: Any, lng: Any = None, lat: Any = None, accuracy: Any = None) -> Alarm:
+def receive(
+    alarm: Alarm, *, by: Any, lng: Any = None, lat: Any = None, accuracy: Any = None, at: Any = None
+) -> Alarm:
+    """接警确认: the dispatched officer confirms on the phone that the dispatch reached them, with the phone's
+    GPS fix when it has one; `at` is the phone's time of a receipt recorded offline. Only the officer the
+    alarm is dispatched to; the first receipt stands. Once re-dispatched to someone else, a receipt of the
+    officer it was taken from is refused with code "redispatched"."""
+    alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    if by is None or by.pk != alarm.dispatched_to_id:
+        if by is not None and alarm.dispatched_to_id is not None and _was_dispatched_to(alarm, by):
+            raise RuleViolation(_("该报警已改派其他人员"), code="redispatched")
+        raise NotAllowed(_("只有出警人员本人可以确认接警"))
+    if alarm.state == AlarmState.CLOSED:
+        raise RuleViolation(_("该报警已结案"), code="closed")
+    if alarm.received_by_officer_at is not None:
+        return alarm  # the first receipt stands (a double tap, a resend over a bad connection)
+    lng, lat, accuracy = _position(lng, lat, accuracy)
+    now = timezone.now()
+    alarm.received_by_officer_at = _device_time(at, alarm, now)
+    alarm.receipt_lng, alarm.receipt_lat, alarm.receipt_accuracy = lng, lat, accuracy
+    alarm.save(
+        update_fields=[
+            "received_by_officer_at", "receipt_lng", "receipt_lat", "receipt_accuracy", "updated_at"
+        ]
+    )  # fmt: skip
+    notes = [n for n in (_offline_note(at), _("无定位") if lng is None else "") if n]
+    record_change(by, "alarms.receive", alarm, note="；".join(notes))
+    _changed(alarm)
+    return alarm
+
+
+@transaction.atomic
+def arrive(
+    alarm: Alarm, *, by: Any, lng: Any = None, lat: Any = None, accuracy: Any = None, at: Any = None
+) -> Alarm:
     """The dispatched officer is on scene: dispatched → arrived, with the phone's GPS fix (WGS-84) when it
     has one. A console user may record it on the officer's behalf (e.g. reported by radio); the audit entry
     says so. Without coordinates the arrival is still recorded — the time is what the response norm measures
-    — and shows as "无定位"."""
+    — and shows as "无定位". `at` is the phone's time of an arrival recorded offline (see `_device_time`).
+    An arrival implies the receipt when none was confirmed."""
     alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
     on_behalf = by is not None and by.pk != alarm.dispatched_to_id
     if on_behalf:
@@ -544,10 +646,12 @@ def arrive(alarm: Alarm, *, by: Any, lng: Any = None, lat: Any = None, accuracy:
     if alarm.state != AlarmState.DISPATCHED:
         raise RuleViolation(_("该报警尚未派警，不能登记到场"), code="order")
     lng, lat, accuracy = _position(lng, lat, accuracy)
-    alarm.state, alarm.arrived_at = AlarmState.ARRIVED, timezone.now()
+    alarm.state, alarm.arrived_at = AlarmState.ARRIVED, _device_time(at, alarm, timezone.now())
     alarm.arrival_lng, alarm.arrival_lat, alarm.arrival_accuracy = lng, lat, accuracy
+    if alarm.received_by_officer_at is None:
+        alarm.received_by_officer_at = alarm.arrived_at
     alarm.save()
-    notes = []
+    notes = [_offline_note(at)] if at is not None else []
     if on_behalf:
         notes.append(_("调度台代为登记（出警人员：%(name)s）") % {"name": alarm.dispatched_to})
     if lng is None:

@@ -13,6 +13,7 @@ from doorstep.alarms.services import CONSOLE_ROLES
 from doorstep.desk import selectors as desk_selectors
 from doorstep.evaluation import pages as evaluation_pages
 from doorstep.mediation import access as mediation_access
+from doorstep.mobile import access as mobile_access
 from doorstep.patrol import access as patrol_access
 from doorstep.portal import access as portal_access
 from doorstep.video import access as video_access
@@ -47,6 +48,8 @@ def navigation(request):
         items.append(("alarms:device_list", "device-mobile", _("报警设备")))
     elif alarm_stats.may_see(user):
         items.append(("alarms:stats", "chart-bar", _("报警统计")))
+    if mobile_access.may_use(user):  # the phone workspace (today's work, offline records, dispatch)
+        items.append(("mobile:app", "device-mobile", _("手机工作台")))
     if user.role in VISIT_ROLES:  # the grid team: alarms dispatched to them
         items.append(("alarms:mine", "run", _("我的出警")))
     if user.role in VISIT_ROLES:

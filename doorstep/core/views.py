@@ -4,12 +4,15 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from doorstep.accounts.choices import Role, Scope
+from doorstep.core.qr import qr_svg
 from doorstep.evaluation import reviews as evaluation_reviews
 from doorstep.evaluation import stars as evaluation_stars
 from doorstep.mediation import access as mediation_access
+from doorstep.mobile import access as mobile_access
 from doorstep.org import selectors
 from doorstep.org.choices import RequestStatus
 from doorstep.org.models import GridAssignment
@@ -67,6 +70,10 @@ def home(request):
             row.reasons = shown_reasons(user, row.colour_reasons)
             row.overdue_days = (today - row.next_visit_due).days
         context["visit_todo"] = {"counts": visit_todo_counts(user, today), "rows": rows}
+    if mobile_access.may_use(user):
+        # Open the workspace on the phone by scanning the code shown on the desk computer.
+        url = request.build_absolute_uri(reverse("mobile:app"))
+        context["mobile_workspace"] = {"url": url, "qr": qr_svg(url, size_mm=30)}
     if len(board) > 1:
         context["chart"] = json.dumps(
             {

@@ -206,6 +206,24 @@ def test_activity_every_twenty_minutes_keeps_the_session(world, traveller):
         assert client.get(ACCOUNT).status_code == 200
 
 
+def test_background_requests_do_not_keep_an_idle_session(world, traveller):
+    """The phone workspace's timers (resending its queue, refreshing today's work) mark their requests: an
+    unattended phone reaches the idle limit like any other session; a request the user makes renews it."""
+    client = Client()
+    assert logged_in(login(client, "director", PASSWORD))
+
+    for _ in range(2):  # 20 and 40 minutes: the page's own requests, no activity of the user
+        traveller.shift(dt.timedelta(minutes=20))
+        response = client.get(ACCOUNT, headers={"X-Doorstep-Background": "1"})
+    assert is_login_redirect(response)
+
+    assert logged_in(login(client, "director", PASSWORD))
+    traveller.shift(dt.timedelta(minutes=20))
+    assert client.get(ACCOUNT).status_code == 200  # the user's own request: renewed
+    traveller.shift(dt.timedelta(minutes=20))
+    assert client.get(ACCOUNT, headers={"X-Doorstep-Background": "1"}).status_code == 200
+
+
 def test_requests_within_a_minute_do_not_write_the_session(world, traveller):
     client = Client()
     assert logged_in(login(client, "director", PASSWORD))

@@ -117,6 +117,12 @@ def test_after_the_password_a_required_role_goes_to_enrolment_and_reaches_nothin
     assert api.status_code == 403
     assert api.json()["detail"] == "请先完成两步验证"
     assert client.post("/api/v1/assignments/", {}).status_code == 403
+    # the phone workspace's API answers JSON too: its prompt sends the officer to sign in (and verify)
+    workspace = client.get("/m/api/today")
+    assert workspace.status_code == 401 and workspace.json() == {
+        "detail": "请先完成两步验证",
+        "code": "login",
+    }
     # the enrolment page itself and logout stay open
     assert client.get(ENROL).status_code == 200
     assert client.post(reverse("accounts:logout")).status_code == 302

@@ -316,3 +316,24 @@ def test_the_weekly_review_lists_resets_and_token_changes_as_permission_changes(
         "accounts.unlock",
     } <= (permissions)
     assert "accounts.two_factor_failed" in failures and "accounts.two_factor_failed" not in permissions
+
+
+def test_the_page_shows_the_phone_workspaces_that_revoking_sessions_ends(world, client_for):
+    from doorstep.mobile import devices as mobile_devices
+
+    phone = mobile_devices.enrol(world.officer_a, "警务通")
+    admin = client_for(world.admin)
+    page = admin.get(USERS).content.decode()
+    assert "手机工作台 1 台" in page
+
+    admin.post(
+        reverse("accounts:user_revoke_sessions", args=[world.officer_a.pk]),
+        {"reason": "手机丢失"},
+        follow=True,
+    )
+
+    phone.refresh_from_db()
+    assert mobile_devices.is_revoked(phone)
+    assert (
+        "手机工作台" not in admin.get(USERS).content.decode().split('data-testid="user-officer_a"')[1][:3000]
+    )

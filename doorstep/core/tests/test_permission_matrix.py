@@ -32,6 +32,7 @@ from doorstep.accounts.models import ApiToken, User
 from doorstep.accounts.services import issue_token
 from doorstep.audit.models import AuditEntry
 from doorstep.conftest import TODAY, World, build_world, make_staff
+from doorstep.mobile import access as mobile_access
 from doorstep.org import services
 from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import GridAssignment, PoliceRoom
@@ -286,6 +287,7 @@ def assert_detail(response) -> None:
 Url = Callable[[Matrix], str]
 PAGES: dict[str, tuple[str, Url]] = {
     "core:home": ("get", lambda m: "/"),
+    "mobile:app": ("get", lambda m: "/m/"),
     "accounts:account": ("get", lambda m: "/accounts/me/"),
     "accounts:revoke_token": ("post", lambda m: f"/accounts/me/tokens/{m.token.pk}/revoke/"),
     # Two-factor login and 用户与安全: every signed-in user may verify, enrol and make recovery codes; the
@@ -679,6 +681,19 @@ APIS: dict[str, tuple[str, Url]] = {
     "api:secondment-approve": ("post", _api("secondments", ("secondments", "sec_b"), "approve")),
     "api:secondment-reject": ("post", _api("secondments", ("secondments", "sec_b"), "reject")),
 }
+# The phone workspace's JSON API (/m/api/, ADR 0024): session-authenticated like the pages, but answering JSON —
+# 401 with code "login" when signed out (the workspace keeps its queue and asks for a new login), 403 for a role
+# without the workspace. The records themselves: mobile/tests/ (test_sync, test_today, test_lookup, test_grid_map).
+WORKSPACE_API: dict[str, tuple[str, Url]] = {
+    "mobile:api_today": ("get", lambda m: "/m/api/today"),
+    "mobile:api_lookup": ("post", lambda m: "/m/api/lookup"),
+    "mobile:api_person_phone": ("post", lambda m: f"/m/api/persons/{UNKNOWN_ID}/phone"),
+    "mobile:api_grid": ("get", lambda m: "/m/api/grid"),
+    "mobile:device_enrol": ("post", lambda m: "/m/api/device"),
+    "mobile:device_revoke": ("post", lambda m: f"/m/api/device/{UNKNOWN_ID}/revoke"),
+    "mobile:items": ("post", lambda m: "/m/api/items"),
+    "mobile:item_resolve": ("post", lambda m: f"/m/api/items/{UNKNOWN_ID}/resolve"),
+}
 # Writes on list routes, checked anonymously on top of the GETs above.
 API_WRITES = {
     "api:assignment-list": "post",
@@ -693,6 +708,9 @@ EXEMPT = {
     "core/tests/test_metrics.py",
     "set_language": "Django's language switch: public by design, reads and writes no data",
     "favicon": "a redirect to the static site icon (browsers ask for it on PDFs and images): public, no data",
+    "mobile:manifest": "the phone workspace's web app manifest: public like a static file, no data (ADR 0024)",
+    "mobile:sw": "the phone workspace's service worker script: public like a static file, lists only static "
+    "URLs (ADR 0024)",
     "api:alarm-events": "the alarm devices' receiver: authenticated by each device's HMAC signature, not by a "
     "user (refusals tested in alarms/tests/test_http_receiver.py)",
 }
@@ -738,7 +756,7 @@ PORTAL_PUBLIC = {name for name, _, _ in ALL_ROUTES if name.startswith("portal:")
 def test_every_route_is_in_the_matrix():
     routes = {name for name, _, _ in ALL_ROUTES}
     pending = {name for name, _, app in ALL_ROUTES if app in PENDING_APPS}
-    covered = set(PAGES) | set(PUBLIC_PAGES) | set(APIS) | set(EXEMPT) | PORTAL_PUBLIC
+    covered = set(PAGES) | set(PUBLIC_PAGES) | set(APIS) | set(WORKSPACE_API) | set(EXEMPT) | PORTAL_PUBLIC
     assert all(url.startswith("/portal/") for name, url, _ in ALL_ROUTES if name in PORTAL_PUBLIC)
     assert routes - covered - pending == set(), "add the new routes to the permission matrix"
     assert covered - routes == set(), "the matrix names routes that no longer exist"
@@ -759,6 +777,10 @@ def test_anonymous_is_refused_by_every_route(m, route, url):
         response = getattr(client, method)(url)
         if url.startswith("/api/"):
             assert response.status_code == 401, (method, url)
+        elif url.startswith("/m/api/"):  # the phone workspace: JSON, so its page can ask for a new login
+            assert response.status_code in (401, 405), (method, url)
+            if response.status_code == 401:
+                assert response.json()["code"] == "login", (method, url)
         else:  # 405: the view takes only the other method
             assert response.status_code in (302, 405), (method, url)
             if response.status_code == 302:
@@ -881,6 +903,25 @@ def test_signed_in_user_can_open(m, route, user):
     response = getattr(client, method)(url(m))
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("user", SIGNED_IN)
+def test_the_phone_workspace_is_for_the_field_roles_only(m, user):
+    """The workspace's page and today's work open for the grid team, directors and patrol members; every other
+    role gets 403 with a `detail` from every workspace endpoint, and nothing is written."""
+    client = page_client(m, user)
+    audit_before = AuditEntry.objects.exclude(action="security.denied").count()
+    if m.users[user].role in mobile_access.WORKSPACE_ROLES:
+        assert client.get("/m/").status_code == 200
+        assert client.get("/m/api/today").status_code == 200
+        return
+    assert client.get("/m/").status_code == 403
+    for route, (method, url) in WORKSPACE_API.items():
+        body = {"data": "{}", "content_type": "application/json"} if method == "post" else {}
+        response = getattr(client, method)(url(m), **body)
+        assert response.status_code == 403, (route, response.status_code)
+        assert response.json()["detail"], route
+    assert AuditEntry.objects.exclude(action="security.denied").count() == audit_before
 
 
 @pytest.mark.parametrize("user", ["officer_a", "leader"])  # the same document for all: generating it is slow

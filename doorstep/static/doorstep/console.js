@@ -36,6 +36,8 @@
   const url = (template, id) => template.replace("/0/", `/${id}/`);
   const draft = (id) => drafts.get(id) || drafts.set(id, {}).get(id);
 
+  const hhmm = (iso) => A.time(iso).slice(0, 5);
+
   function fail(err) { window.alert(`${L.error}：${err.message}`); }
 
   // --- one alarm card ----------------------------------------------------------------------------------
@@ -70,6 +72,7 @@
       ["received", a.received_at, ""],
       ["acknowledged", a.acknowledged_at, a.acknowledged_by],
       ["dispatched", a.dispatched_at, person(a.dispatched_to)],
+      ["receipt", a.received_by_officer_at, ""],
       ["arrived", a.arrived_at, arrival],
       ["closed", a.closed_at, a.disposition_label],
     ];
@@ -77,7 +80,7 @@
     for (const [key, at, note] of rows) {
       const li = el("li", at ? "done" : "");
       li.dataset.testid = `step-${key}`;
-      li.append(el("div", "text-secondary", L[key]), el("span", "when", A.time(at)));
+      li.append(el("div", "text-secondary", L[key] || d[`label${key[0].toUpperCase()}${key.slice(1)}`] || key), el("span", "when", A.time(at)));
       if (at && !["pressed", "received"].includes(key)) li.append(el("span", "plus", ` +${A.between(a.received_at, at)}`));
       if (note) {
         const more = el("div", "text-truncate", note);
@@ -190,6 +193,9 @@
     if (a.escalated_at) title.append(badge(L.escalated, "bg-red text-red-fg", "escalated"));
     if (a.late_at && !a.arrived_at) title.append(badge(L.late, "bg-orange text-orange-fg", "late"));
     if (a.arrival && a.arrival.lng === null) title.append(badge(L.no_fix, "bg-yellow-lt", "no-fix"));
+    // 接警确认 on the officer's phone ("民警已接收 HH:MM"), and a dispatch text that did not get through.
+    if (a.received_by_officer_at) title.append(badge(`${d.labelReceipt} ${hhmm(a.received_by_officer_at)}`, "bg-teal-lt", "officer-receipt"));
+    if (a.sms_failed && !a.received_by_officer_at) title.append(badge(d.labelSmsFailed, "bg-yellow text-yellow-fg", "sms-failed"));
     body.append(title, el("div", "text-secondary small mb-1", `${a.unit.address} · ${a.station_name}`));
     body.append(line(L.location, a.location),
       line(L.lead, `${a.security_lead || "—"} `, phone(a.security_phone)),
