@@ -9,6 +9,7 @@ may the receiver tell the device "received").
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import re
 import secrets
@@ -42,6 +43,8 @@ from doorstep.org.territory import Territory
 from doorstep.registry.models import Unit
 from doorstep.video.choices import CameraStatus
 from doorstep.video.models import Camera
+
+log = logging.getLogger("doorstep.alarms")
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{4,40}$")
 SIA_ACCOUNT = re.compile(r"^[0-9A-Fa-f]{3,16}$")
@@ -452,6 +455,11 @@ def _changed(
     station_id, officer_id = alarm.station_id, alarm.dispatched_to_id
 
     def publish() -> None:
+        if text is not None:  # first: the text is the officer's fallback when the live path fails
+            try:
+                notify.start(text)
+            except Exception:  # never let it keep the consoles from hearing of the dispatch
+                log.exception("dispatch text for alarm %s not started", alarm.pk)
         realtime.publish_to_station(station_id, payload)
         if escalated:
             realtime.publish_escalation(station_id, payload)
@@ -459,8 +467,6 @@ def _changed(
             realtime.publish_to_user(officer_id, payload, dispatch=new_dispatch)
         if withdrawn_from is not None and withdrawn_from != officer_id:
             realtime.publish_to_user(withdrawn_from, payload)
-        if text is not None:
-            notify.start(text)
 
     transaction.on_commit(publish)
 
@@ -529,6 +535,8 @@ def _coordinate(value: Any, name: str) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         raise ServiceError(_("%(name)s应为数字") % {"name": name}, code="position") from None
+    except OverflowError:  # an integer beyond a float's range (JSON allows it)
+        raise ServiceError(_("%(name)s应为有限的数字") % {"name": name}, code="position") from None
     if not math.isfinite(number):
         raise ServiceError(_("%(name)s应为有限的数字") % {"name": name}, code="position")
     return number
@@ -574,15 +582,29 @@ def _device_time(at: Any, alarm: Alarm, now: dt.datetime) -> dt.datetime:
     if at < now - OFFLINE_MAX_AGE:
         raise ServiceError(_("该离线记录已超过12小时，不能再提交"), code="at")
     if alarm.dispatched_at is not None and at < alarm.dispatched_at:
-        raise ServiceError(_("记录时间早于派警时间，请检查手机时间"), code="at")
+        # A phone whose clock is a little slow taps 收到 seconds after the ring: taken as the dispatch time.
+        if at < alarm.dispatched_at - DEVICE_CLOCK_SKEW:
+            raise ServiceError(_("记录时间早于派警时间，请检查手机时间"), code="at")
+        at = alarm.dispatched_at
     return min(at, now)
 
 
-def _offline_note(at: Any) -> str:
-    return _("离线记录，稍后从手机发送") if at is not None else ""
+# A step reported this long after the phone's time of it was sent later from the offline queue.
+OFFLINE_AFTER = dt.timedelta(minutes=2)
 
 
-def _was_dispatched_to(alarm: Alarm, user: Any) -> bool:
+def _offline_note(at: dt.datetime, now: dt.datetime) -> str:
+    """The audit note of a step whose time came from the phone and was reported later: the time the
+    statistics use is the phone's, and a reviewer can find every such record by this note."""
+    if now - at <= OFFLINE_AFTER:
+        return ""
+    return _("离线记录，终端时间 %(at)s，服务器接收于 %(now)s") % {
+        "at": timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S"),
+        "now": timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def was_dispatched_to(alarm: Alarm, user: Any) -> bool:
     """Whether the alarm was ever dispatched to this user (the audit log keeps every dispatch)."""
     return AuditEntry.objects.filter(
         object_type="alarms.alarm",
@@ -602,7 +624,7 @@ def receive(
     officer it was taken from is refused with code "redispatched"."""
     alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
     if by is None or by.pk != alarm.dispatched_to_id:
-        if by is not None and alarm.dispatched_to_id is not None and _was_dispatched_to(alarm, by):
+        if by is not None and alarm.dispatched_to_id is not None and was_dispatched_to(alarm, by):
             raise RuleViolation(_("该报警已改派其他人员"), code="redispatched")
         raise NotAllowed(_("只有出警人员本人可以确认接警"))
     if alarm.state == AlarmState.CLOSED:
@@ -618,7 +640,9 @@ def receive(
             "received_by_officer_at", "receipt_lng", "receipt_lat", "receipt_accuracy", "updated_at"
         ]
     )  # fmt: skip
-    notes = [n for n in (_offline_note(at), _("无定位") if lng is None else "") if n]
+    notes = [
+        n for n in (_offline_note(alarm.received_by_officer_at, now), _("无定位") if lng is None else "") if n
+    ]
     record_change(by, "alarms.receive", alarm, note="；".join(notes))
     _changed(alarm)
     return alarm
@@ -646,12 +670,13 @@ def arrive(
     if alarm.state != AlarmState.DISPATCHED:
         raise RuleViolation(_("该报警尚未派警，不能登记到场"), code="order")
     lng, lat, accuracy = _position(lng, lat, accuracy)
-    alarm.state, alarm.arrived_at = AlarmState.ARRIVED, _device_time(at, alarm, timezone.now())
+    now = timezone.now()
+    alarm.state, alarm.arrived_at = AlarmState.ARRIVED, _device_time(at, alarm, now)
     alarm.arrival_lng, alarm.arrival_lat, alarm.arrival_accuracy = lng, lat, accuracy
     if alarm.received_by_officer_at is None:
         alarm.received_by_officer_at = alarm.arrived_at
     alarm.save()
-    notes = [_offline_note(at)] if at is not None else []
+    notes = [n for n in (_offline_note(alarm.arrived_at, now),) if n]
     if on_behalf:
         notes.append(_("调度台代为登记（出警人员：%(name)s）") % {"name": alarm.dispatched_to})
     if lng is None:

@@ -20,6 +20,7 @@ JOBS: tuple[str, ...] = (
     "doorstep.mediation.services.tick",  # disputes waiting for a mediator go to the one on duty today
     "doorstep.evaluation.snapshots.tick",  # KPI snapshots of each just-finished week, 旬, month and year
     "doorstep.portal.phones.purge",  # one-time codes a day past their expiry
+    "doorstep.mobile.sync.purge",  # phone records in conflict on a revoked device, or a month old
 )
 
 

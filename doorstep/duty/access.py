@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+from django.db.models import Q
 
 from doorstep.accounts.choices import Role
 from doorstep.duty.rules import ELIGIBLE_KINDS
@@ -42,3 +45,20 @@ def rooms_for(user: Any):
     """The police rooms the user may see."""
     qs = PoliceRoom.objects.select_related("community", "community__station").order_by("community__code")
     return Territory.for_user(user).filter(qs)
+
+
+def clockable_rooms(user: Any, staff: Staff, now: dt.datetime) -> Any:
+    """Where the person may clock in (the clock page and the phone workspace): rooms of their station in their
+    territory, plus any room they are rostered in around now."""
+    from doorstep.duty.models import RoomShift
+
+    rostered = RoomShift.objects.filter(
+        staff=staff, starts_at__lt=now + dt.timedelta(hours=24), ends_at__gt=now - dt.timedelta(hours=24)
+    ).values("room_id")
+    visible = rooms_for(user).values("id")
+    return (
+        PoliceRoom.objects.select_related("community")
+        .filter(community__station_id=staff.station_id)
+        .filter(Q(pk__in=visible) | Q(pk__in=rostered))
+        .order_by("community__code")
+    )

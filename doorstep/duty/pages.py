@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -31,7 +30,6 @@ from doorstep.duty import access, coverage, services
 from doorstep.duty.forms import ClockForm, ClockOutForm, ShiftForm, first_error, parse_week
 from doorstep.duty.models import Attendance, RoomShift
 from doorstep.duty.supervision import room_states
-from doorstep.org.models import PoliceRoom
 from doorstep.org.territory import get_in_territory
 
 TABS = (
@@ -292,20 +290,6 @@ def copy_week(request, pk: int):
 
 
 # --- clock in / out ------------------------------------------------------------------------------------------
-def _clockable_rooms(user, staff, now: dt.datetime):
-    """Rooms of the person's station in their territory, plus any room they are rostered in around now."""
-    rostered = RoomShift.objects.filter(
-        staff=staff, starts_at__lt=now + dt.timedelta(hours=24), ends_at__gt=now - dt.timedelta(hours=24)
-    ).values("room_id")
-    visible = access.rooms_for(user).values("id")
-    return (
-        PoliceRoom.objects.select_related("community")
-        .filter(community__station_id=staff.station_id)
-        .filter(Q(pk__in=visible) | Q(pk__in=rostered))
-        .order_by("community__code")
-    )
-
-
 def json_endpoint(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -363,7 +347,7 @@ def clock(request):
             .select_related("room")
             .first()
         )
-        rooms = list(_clockable_rooms(request.user, staff, now))
+        rooms = list(access.clockable_rooms(request.user, staff, now))
         shifts = list(
             RoomShift.objects.filter(
                 staff=staff, ends_at__gt=now, starts_at__lt=now + dt.timedelta(hours=24)
@@ -394,7 +378,7 @@ def clock_in(request):
     room_pk = int(room_id) if room_id.isascii() and room_id.isdigit() and len(room_id) <= 18 else None
     if room_pk is None:
         raise ServiceError(_("请选择警务室"))
-    room = _clockable_rooms(request.user, staff, now).filter(pk=room_pk).first()
+    room = access.clockable_rooms(request.user, staff, now).filter(pk=room_pk).first()
     if room is None:
         raise Http404
     form = ClockForm(request.POST)

@@ -216,7 +216,7 @@ def copy_week(*, room: PoliceRoom, target_monday: dt.date, by: Any) -> list[Room
 def _position(lng: Any, lat: Any, accuracy: Any) -> tuple[float, float, float]:
     try:
         lng_f, lat_f, acc_f = float(lng), float(lat), float(accuracy)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ServiceError(_("定位数据无效，请重新定位")) from exc
     if not all(math.isfinite(v) for v in (lng_f, lat_f, acc_f)):
         raise ServiceError(_("定位数据无效，请重新定位"))

@@ -91,3 +91,11 @@ def touch(device: Device) -> None:
         Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - TOUCH_EVERY)
     ).update(last_seen_at=now)
     device.last_seen_at = now
+
+
+def is_other_users(user: Any, public_id: Any) -> bool:
+    """True when a device with this public id exists but is another user's (a shared phone whose browser
+    still holds the previous officer's queue): that queue is refused without being called revoked."""
+    if not isinstance(public_id, str) or not 0 < len(public_id) <= 32 or getattr(user, "pk", None) is None:
+        return False
+    return Device.objects.filter(public_id=public_id).exclude(user=user).exists()

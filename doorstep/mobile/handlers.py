@@ -107,6 +107,9 @@ class Context:
     item: SyncItem
     option: str | None
     now: dt.datetime
+    # Every phone time the record applies (a visit's time, a clock-in's, a patrol's start): the audit note
+    # says "offline record" by the earliest of them, not by the envelope's time, which nothing else uses.
+    times: list[dt.datetime] = field(default_factory=list)
 
 
 # --- reading a record ------------------------------------------------------------------------------------------
@@ -151,7 +154,10 @@ def _number(record: dict[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _bad(name)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a float's range (JSON allows it)
+        raise _bad(name) from None
     if not math.isfinite(number):
         raise _bad(name)
     return number
@@ -167,6 +173,8 @@ def parse_time(value: Any) -> dt.datetime | None:
         return None
     if at is None or not timezone.is_aware(at):
         return None
+    if not 2000 <= at.year <= 2999:  # year 1 or 9999 with an offset overflows once converted to UTC
+        return None
     return at
 
 
@@ -179,6 +187,7 @@ def _time(ctx: Context, record: dict[str, Any], name: str, *, required: bool = T
         raise _bad(name)
     if at > ctx.now + FUTURE_SLACK:
         raise ServiceError(_("记录时间晚于当前时间，请检查手机时间"), code="time")
+    ctx.times.append(at)
     max_age = MAX_AGE.get(ItemKind(ctx.item.kind))
     if max_age is not None and at < ctx.now - max_age:
         hours = int(max_age.total_seconds() // 3600)
@@ -422,6 +431,8 @@ def patrol_finding(ctx: Context, record: dict[str, Any]) -> Applied:
     note = _text(record, "note", max_length=500)
     at = _time(ctx, record, "at", required=False)
     patrol, receipt = _patrol_for_record(ctx, record, at)
+    if at is not None and at < patrol.started_at:
+        raise ServiceError(_("发现时间早于巡逻开始时间，请检查手机时间"), code="time")
     hand_over = record.get("hand_over") or False
     if not isinstance(hand_over, bool):
         raise _bad("hand_over")
@@ -534,28 +545,16 @@ def clock_out(ctx: Context, record: dict[str, Any]) -> Applied:
 
 
 # --- alarms ----------------------------------------------------------------------------------------------------
-def _was_sent_to(user: Any, alarm: Any) -> bool:
-    """Whether the alarm was ever dispatched to the user (the audit log keeps every dispatch)."""
-    from doorstep.audit.models import AuditEntry
-
-    return AuditEntry.objects.filter(
-        object_type="alarms.alarm",
-        object_id=str(alarm.pk),
-        action__in=["alarms.dispatch", "alarms.redispatch"],
-        after__dispatched_to_id=user.pk,
-    ).exists()
-
-
 def _alarm_step(ctx: Context, record: dict[str, Any], step: Callable[..., Any], label: str) -> Applied:
     from doorstep.alarms.choices import AlarmState
     from doorstep.alarms.models import Alarm
-    from doorstep.org.territory import Territory
+    from doorstep.alarms.services import was_dispatched_to
 
     alarm = Alarm.objects.select_related("dispatched_to").filter(pk=_int(record, "alarm")).first()
     mine = alarm is not None and alarm.dispatched_to_id == ctx.user.pk
-    if alarm is None or not (
-        mine or Territory.for_user(ctx.user).contains(alarm) or _was_sent_to(ctx.user, alarm)
-    ):
+    # Only an alarm this user was sent to is theirs to answer; for anyone else it does not exist (the
+    # message must not say who it went to).
+    if alarm is None or not (mine or was_dispatched_to(alarm, ctx.user)):
         raise ServiceError(_("报警不存在或不在您的辖区"), code="alarm")
     if alarm.state == AlarmState.CLOSED:
         raise Conflict(_("该报警已结案"), [discard()])

@@ -16,12 +16,14 @@ Outcomes (the HTTP answer is 200 for all three; the body's `status` tells):
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from doorstep.audit.services import record_change
 from doorstep.core.errors import NotAllowed, ServiceError
@@ -29,11 +31,16 @@ from doorstep.mobile import handlers, sealing
 from doorstep.mobile.handlers import Applied, Conflict, Context
 from doorstep.mobile.models import Device, ItemKind, ItemStatus, SyncItem
 
-LATE_AFTER = dt.timedelta(
-    minutes=2
-)  # a record sent later than this after it was recorded came from the queue
+log = logging.getLogger("doorstep.mobile")
+
+# A record sent later than this after it was recorded came from the queue.
+LATE_AFTER = dt.timedelta(minutes=2)
 MAX_SUMMARY = 120
-UNSEAL_FAILED = "记录无法解密（终端密钥已更换），请重新录入"
+UNSEAL_FAILED = gettext_noop("记录无法解密（终端密钥已更换），请重新录入")  # translated where it is shown
+
+
+def _stamp(at: dt.datetime) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def answer(item: SyncItem, *, replayed: bool = False) -> dict[str, Any]:
@@ -58,13 +65,25 @@ def unseal(device: Device, sealed: Any, client_id: uuid.UUID) -> Any:
 
 
 def _audit(
-    by: Any, action: str, item: SyncItem, *, now: dt.datetime, extra: dict[str, Any] | None = None
+    by: Any,
+    action: str,
+    item: SyncItem,
+    *,
+    now: dt.datetime,
+    extra: dict[str, Any] | None = None,
+    times: list[dt.datetime] | None = None,
 ) -> None:
-    note = ""
+    """One audit entry per outcome. Its note says when the record came from the offline queue (the phone
+    recorded it more than LATE_AFTER before it arrived) and when it applies a time earlier than the phone
+    recorded it (a visit entered afterwards, or a backdated clock-in): what the statistics use is then the
+    phone's time, and a reviewer finds every such record by this note."""
+    notes = []
     if now - item.recorded_at > LATE_AFTER:
-        note = _("离线记录，终端时间 %(at)s") % {
-            "at": timezone.localtime(item.recorded_at).strftime("%Y-%m-%d %H:%M:%S")
-        }
+        notes.append(_("离线记录，终端时间 %(at)s") % {"at": _stamp(item.recorded_at)})
+    earliest = min(times) if times else None
+    if earliest is not None and earliest < min(item.recorded_at, now) - LATE_AFTER:
+        notes.append(_("补录，记录所填时间 %(at)s") % {"at": _stamp(earliest)})
+    note = "；".join(notes)
     after = {
         "kind": item.kind,
         "client_id": str(item.client_id),
@@ -100,6 +119,20 @@ def _run(item: SyncItem, record: Any, *, user: Any, option: str | None, sealed: 
         item.save()
         _audit(user, "mobile.item_rejected", item, now=now, extra={"detail": str(exc)[:200]})
         return item
+    except Exception:  # a defect of ours: never a 500 that would block the phone's whole queue behind it
+        log.exception("mobile record %s (%s) failed", item.client_id, item.kind)
+        item.status = ItemStatus.CONFLICT
+        item.sealed = sealed
+        item.object_type, item.object_id = "", None
+        options = [handlers.retry().as_json(), handlers.discard().as_json()]
+        item.answer = {
+            "detail": _("服务器处理这条记录时出错，已通知管理员；可稍后重试或放弃"),
+            "options": options,
+        }
+        item.answer["object"] = None
+        item.save()
+        _audit(user, "mobile.item_conflict", item, now=now, extra={"error": True})
+        return item
     obj = applied.obj
     item.status = ItemStatus.APPLIED
     item.sealed = None
@@ -111,7 +144,7 @@ def _run(item: SyncItem, record: Any, *, user: Any, option: str | None, sealed: 
         "object": {"label": applied.label, "url": applied.url, **applied.extra},
     }
     item.save()
-    _audit(user, "mobile.item_applied", item, now=now)
+    _audit(user, "mobile.item_applied", item, now=now, times=ctx.times)
     return item
 
 
@@ -196,3 +229,33 @@ def resolve(user: Any, device: Device, client_id: uuid.UUID, option: str) -> tup
         item.resolved_at = timezone.now()
         _run(item, record, user=user, option=None if option == "retry" else option, sealed=sealed)
         return item, False
+
+
+# A conflict nobody resolves keeps the sealed record (readable by the server) no longer than this.
+CONFLICT_KEPT = dt.timedelta(days=30)
+
+
+def purge(now: dt.datetime) -> int:
+    """`doorstep tick`: conflicts and refusals that can no longer be resolved are discarded and their sealed
+    records emptied — those of a revoked device (logout, an administrator's sign-out everywhere: the phone has
+    wiped its copy) and any older than CONFLICT_KEPT. Audited as the officer's discards are."""
+    from django.db.models import F, Q
+
+    stranded = SyncItem.objects.filter(status__in=(ItemStatus.CONFLICT, ItemStatus.REJECTED)).filter(
+        Q(device__revoked_at__isnull=False)
+        | Q(device__user__is_active=False)
+        | Q(device__user__sessions_revoked_at__gt=F("device__enrolled_at"))
+        | Q(received_at__lt=now - CONFLICT_KEPT)
+    )
+    done = 0
+    for pk in stranded.values_list("pk", flat=True)[:1000]:
+        with transaction.atomic():
+            item = SyncItem.objects.select_for_update().select_related("device").filter(pk=pk).first()
+            if item is None or item.status not in (ItemStatus.CONFLICT, ItemStatus.REJECTED):
+                continue
+            item.status, item.sealed, item.resolved_at = ItemStatus.DISCARDED, None, now
+            item.answer = {"detail": _("已放弃（终端已注销或超过保留期限）"), "options": [], "object": None}
+            item.save()
+            _audit(None, "mobile.item_discarded", item, now=now)
+            done += 1
+    return done

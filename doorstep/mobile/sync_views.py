@@ -79,16 +79,25 @@ def api(view):
             return view(request, *args, **kwargs)
         except _Refused as exc:
             return exc.response()
-        except ServiceError as exc:
+        except (
+            ServiceError
+        ) as exc:  # its own status: 400, RuleViolation 409, NotAllowed 403 (as /m/api/ reads)
             if exc.code == "not_found":
                 return JsonResponse({"detail": str(exc)}, status=404)
-            return JsonResponse({"detail": str(exc), "code": exc.code}, status=400)
+            return JsonResponse({"detail": str(exc), "code": exc.code}, status=exc.status)
 
     return wrapper
 
 
+def _not_other_users(request: HttpRequest, public_id: Any) -> None:
+    if devices.is_other_users(request.user, public_id):
+        raise _Refused(409, _("本机待发送记录属于另一位用户，请用其账号登录后发送"), "device_other_user")
+
+
 def _active_device(request: HttpRequest, data: dict[str, Any]) -> Device:
     device = devices.device_of(request.user, data.get("device"))
+    if device is None:
+        _not_other_users(request, data.get("device"))
     if device is None or devices.is_revoked(device):
         raise _Refused(403, _("该终端已注销，请重新登录"), "device_revoked")
     return device
@@ -96,13 +105,24 @@ def _active_device(request: HttpRequest, data: dict[str, Any]) -> Device:
 
 @api
 def enrol_device(request: HttpRequest) -> JsonResponse:
-    data = _read_json(request, MAX_OTHER_BYTES)
-    device = devices.enrol(request.user, data.get("label") or "")
+    """Enrol this browser, or confirm the device it already holds (`device`): the same device (200) while it
+    is the user's and not revoked, else a new one (201, `renewed: true`) — the browser then drops what it
+    sealed for the old one. Another user's device is a 409: that user's queue is never replaced here."""
     from doorstep.mobile import sealing
 
-    return JsonResponse(
-        {"device": device.public_id, "public_key": sealing.public_key(device.salt)}, status=201
-    )
+    data = _read_json(request, MAX_OTHER_BYTES)
+    known = data.get("device")
+    if known is not None:
+        current = devices.device_of(request.user, known)
+        if current is None:
+            _not_other_users(request, known)
+        elif not devices.is_revoked(current):
+            return JsonResponse({"device": current.public_id, "public_key": sealing.public_key(current.salt)})
+    device = devices.enrol(request.user, data.get("label") or "")
+    body: dict[str, Any] = {"device": device.public_id, "public_key": sealing.public_key(device.salt)}
+    if known is not None:
+        body["renewed"] = True
+    return JsonResponse(body, status=201)
 
 
 @api

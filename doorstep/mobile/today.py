@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,14 +25,14 @@ from doorstep.desk import selectors as desk_selectors
 from doorstep.desk.choices import CLOSED as DESK_CLOSED
 from doorstep.duty import access as duty_access
 from doorstep.duty import rules as duty_rules
+from doorstep.duty.access import clockable_rooms
 from doorstep.duty.models import Attendance, RoomShift
-from doorstep.duty.pages import _clockable_rooms
 from doorstep.mediation import access as mediation_access
 from doorstep.mediation.choices import OPEN as DISPUTE_OPEN
 from doorstep.org.territory import Territory
 from doorstep.patrol import access as patrol_access
 from doorstep.patrol import runs
-from doorstep.patrol.models import Team
+from doorstep.patrol.models import Team, TrackPoint
 from doorstep.registry.todo import DUE_SOON_DAYS, visit_todo
 
 MAX_ITEMS = 50
@@ -140,7 +140,7 @@ def duty_part(user: Any, now: dt.datetime) -> dict[str, Any] | None:
     elif shift is not None:
         room = shift.room
     else:
-        room = _clockable_rooms(user, staff, now).first()
+        room = clockable_rooms(user, staff, now).first()
     return {
         "shift": None
         if shift is None
@@ -191,6 +191,9 @@ def patrols_part(user: Any, now: dt.datetime) -> dict[str, Any] | None:
             "community": running.community_id,
             "started_at": _iso(running.started_at),
             "url": _url("patrol:run_detail", running.pk),
+            # The phone numbers its track points from here: points reuse no seq the server already holds
+            # (it ignores a known seq), whatever the phone's own counter says after a wipe or another page.
+            "next_seq": (TrackPoint.objects.filter(patrol=running).aggregate(m=Max("seq"))["m"] or 0) + 1,
         },
         "plans": [
             {

@@ -128,6 +128,23 @@ def test_every_dispatch_texts_the_officers_work_phone_without_resident_data(live
     assert OFFICER_PHONE not in json.dumps(entry.after) + entry.note + entry.object_repr
 
 
+def test_the_text_goes_out_even_when_the_live_path_fails(live, monkeypatch):
+    """The text is the officer's fallback: a channel layer that is down (Redis gone) must not stop it."""
+    world, button = live
+
+    def down(*args, **kwargs):
+        raise ConnectionError("channel layer down")
+
+    alarm = raise_alarm(button)
+    monkeypatch.setattr(services.realtime, "publish_to_station", down)
+    with pytest.raises(ConnectionError):
+        services.dispatch(alarm, by=world.dispatcher)
+    notify.wait()
+
+    assert Alarm.objects.get(pk=alarm.pk).state == AlarmState.DISPATCHED  # committed before the publish
+    assert [m.phone for m in sms.outbox] == [OFFICER_PHONE]
+
+
 def test_a_redispatch_texts_the_new_officer_and_the_same_officer_again_nothing(live):
     world, button = live
     alarm = services.dispatch(raise_alarm(button), by=world.dispatcher)

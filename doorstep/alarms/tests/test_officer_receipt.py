@@ -139,7 +139,7 @@ def test_device_time_bounds(button, world):
     now = timezone.now()
     refused = {
         "future": now + dt.timedelta(minutes=6),
-        "before dispatch": start - dt.timedelta(seconds=1),
+        "before dispatch": start - dt.timedelta(minutes=6),
         "over 12 hours": now - dt.timedelta(hours=12, minutes=1),
         "naive": dt.datetime(2026, 11, 29, 8, 0),  # noqa: DTZ001 - the point of the test
         "text": "2026-11-29T08:00:00+08:00",
@@ -159,4 +159,25 @@ def test_device_time_bounds(button, world):
 
 def test_arrive_before_the_dispatch_is_refused(dispatched, world):
     with pytest.raises(ServiceError, match="早于派警时间"):
-        services.arrive(dispatched, by=world.officer_a, at=dispatched.dispatched_at - dt.timedelta(minutes=1))
+        services.arrive(dispatched, by=world.officer_a, at=dispatched.dispatched_at - dt.timedelta(minutes=6))
+
+
+def test_a_phone_clock_a_little_slow_is_taken_as_the_dispatch_time(dispatched, world):
+    """收到 is tapped seconds after the ring; a phone 30 s slow must not lose it."""
+    alarm = services.receive(
+        dispatched, by=world.officer_a, at=dispatched.dispatched_at - dt.timedelta(seconds=30)
+    )
+    assert alarm.received_by_officer_at == dispatched.dispatched_at
+
+
+def test_a_step_sent_at_once_is_not_noted_as_offline_and_a_late_one_names_both_times(button, world):
+    now_alarm = services.dispatch(raise_alarm(button), by=world.dispatcher)
+    services.receive(now_alarm, by=world.officer_a, at=timezone.now(), **NEAR_SCHOOL)
+    assert AuditEntry.objects.get(action="alarms.receive", object_id=str(now_alarm.pk)).note == ""
+
+    start = timezone.now() - dt.timedelta(hours=1)
+    with time_machine.travel(start, tick=False):
+        late = services.dispatch(raise_alarm(button), by=world.dispatcher)
+    services.arrive(late, by=world.officer_a, at=start + dt.timedelta(minutes=4), **NEAR_SCHOOL)
+    note = AuditEntry.objects.get(action="alarms.arrive", object_id=str(late.pk)).note
+    assert note.startswith("离线记录，终端时间") and "服务器接收于" in note

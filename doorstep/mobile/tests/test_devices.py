@@ -93,3 +93,44 @@ def test_last_seen_is_written_at_most_once_a_minute(phone):
     Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now() - dt.timedelta(minutes=2))
     devices.touch(Device.objects.get(pk=device.pk))
     assert Device.objects.get(pk=device.pk).last_seen_at > first
+
+
+def confirm(phone, device_id):
+    return phone.post(DEVICE, {"label": "测试手机", "device": device_id})
+
+
+def test_confirming_a_valid_device_answers_the_same_device(phone):
+    response = confirm(phone, phone.device_id)
+    assert response.status_code == 200
+    assert response.json() == {"device": phone.device_id, "public_key": phone.public_key}
+    assert Device.objects.count() == 1
+
+
+@pytest.mark.parametrize("how", ["revoke_sessions", "logout"])
+def test_confirming_a_revoked_device_enrols_a_new_one(phone, world, how):
+    if how == "revoke_sessions":
+        revoke_sessions(world.officer_a, by=world.admin, reason="手机丢失")
+        phone.client.force_login(world.officer_a)  # the officer signs in again
+    else:
+        assert phone.post(f"/m/api/device/{phone.device_id}/revoke", {}).status_code == 200
+    response = confirm(phone, phone.device_id)
+    assert response.status_code == 201
+    data = response.json()
+    assert data["renewed"] is True and data["device"] != phone.device_id
+    fresh = Device.objects.select_related("user").get(public_id=data["device"])
+    assert fresh.user == world.officer_a and not devices.is_revoked(fresh)
+    assert data["public_key"] == sealing.public_key(fresh.salt)
+
+
+def test_confirming_an_unknown_device_enrols_a_new_one(phone):
+    response = confirm(phone, "no-such-device")
+    assert response.status_code == 201 and response.json()["renewed"] is True
+
+
+def test_confirming_another_users_device_is_409_and_enrols_nothing(phone, world):
+    other = enrol(world.officer_b)
+    response = confirm(phone, other.device_id)
+    assert response.status_code == 409
+    assert response.json()["code"] == "device_other_user" and response.json()["detail"]
+    assert Device.objects.count() == 2
+    assert not devices.is_revoked(other.device)

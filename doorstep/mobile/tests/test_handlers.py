@@ -301,7 +301,7 @@ def test_a_closed_alarm_is_a_conflict(phone, world, alarm):
 
 
 def test_an_alarm_before_its_dispatch_is_rejected(phone, alarm):
-    data = phone.send("alarm_receive", {"alarm": alarm.pk, **ROOM, "at": ago(minutes=3)}).json()
+    data = phone.send("alarm_receive", {"alarm": alarm.pk, **ROOM, "at": ago(minutes=8)}).json()
     assert data["status"] == "rejected" and data["detail"] == "记录时间早于派警时间，请检查手机时间"
 
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from doorstep.accounts.services import revoke_sessions
 from doorstep.audit.models import AuditEntry
-from doorstep.mobile import sealing
-from doorstep.mobile.models import ItemStatus, SyncItem
+from doorstep.mobile import devices, sealing
+from doorstep.mobile.models import Device, ItemStatus, SyncItem
 from doorstep.mobile.tests.conftest import ITEMS, enrol, iso
 from doorstep.registry import services as registry_services
 from doorstep.registry.models import Visit
@@ -91,8 +91,17 @@ def test_the_applied_entry_is_audited_with_the_device_time_when_late(phone, hous
 
 
 def test_a_record_sent_at_once_has_no_offline_note(phone, household):
-    phone.send("visit", visit_record(household))
+    phone.send("visit", visit_record(household, visited_at=iso(timezone.now())))
     assert AuditEntry.objects.get(action="mobile.item_applied").note == ""
+
+
+def test_a_time_inside_the_record_earlier_than_its_recording_is_noted(phone, household):
+    """A visit entered afterwards — or backdated to look on time — is applied with the time the officer typed;
+    the audit note says so even when the phone sent the record at once."""
+    visited = timezone.now() - dt.timedelta(days=6)
+    phone.send("visit", visit_record(household, visited_at=iso(visited)))
+    note = AuditEntry.objects.get(action="mobile.item_applied").note
+    assert note == f"补录，记录所填时间 {timezone.localtime(visited):%Y-%m-%d %H:%M:%S}"
 
 
 def test_a_conflict_keeps_the_sealed_record_and_discard_empties_it(phone, household_b):
@@ -206,8 +215,19 @@ def test_another_users_device_is_refused(phone, world, household):
 
     response = phone.post(ITEMS, body)
 
-    assert response.status_code == 403 and response.json()["code"] == "device_revoked"
-    assert Visit.objects.count() == 0
+    # Not "revoked": the browser must not wipe that other user's queue (a shared phone, C2).
+    assert response.status_code == 409 and response.json()["code"] == "device_other_user"
+    assert response.json()["detail"]
+    assert Visit.objects.count() == 0 and SyncItem.objects.count() == 0
+    assert not devices.is_revoked(Device.objects.select_related("user").get(public_id=other.device_id))
+
+
+def test_resolve_with_another_users_device_is_409_and_changes_nothing(phone, world, household_b):
+    data = phone.send("visit", visit_record(household_b)).json()
+    other = enrol(world.officer_b)
+    response = phone.post(f"{ITEMS}/{data['id']}/resolve", {"device": other.device_id, "option": "discard"})
+    assert response.status_code == 409 and response.json()["code"] == "device_other_user"
+    assert SyncItem.objects.get(client_id=data["id"]).status == ItemStatus.CONFLICT
 
 
 def test_not_signed_in_is_a_json_401(phone, household, client):
@@ -427,3 +447,20 @@ def test_resolve_of_an_unknown_or_malformed_id_is_404_and_signed_out_is_401(phon
     assert phone.resolve("987654321", "discard").status_code == 404
     response = client.post(f"{ITEMS}/987654321/resolve", data="{}", content_type="application/json")
     assert response.status_code == 401 and response.json()["code"] == "login"
+
+
+def test_the_tick_discards_conflicts_a_revoked_phone_can_no_longer_resolve(phone, household_b, world):
+    """After an administrator's sign-out everywhere the phone has wiped its copy: the server keeps nothing of
+    the sealed record either (a conflict of a phone still in use stays)."""
+    from doorstep.mobile import sync
+
+    conflict = phone.send("visit", visit_record(household_b)).json()
+    assert conflict["status"] == "conflict"
+    assert sync.purge(timezone.now()) == 0  # the phone may still resolve it
+
+    revoke_sessions(world.officer_a, by=world.admin, reason="手机丢失")
+    assert sync.purge(timezone.now()) == 1
+
+    item = SyncItem.objects.get(client_id=conflict["id"])
+    assert item.status == "discarded" and item.sealed is None
+    assert AuditEntry.objects.filter(action="mobile.item_discarded", object_id=str(item.pk)).exists()

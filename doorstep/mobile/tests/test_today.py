@@ -76,7 +76,12 @@ def test_my_open_dispatches_come_first_and_nobody_elses(button, world, client_fo
     assert alarm["unit"] == "西福小学" and alarm["state"] == "dispatched" and alarm["state_label"]
     assert alarm["dispatched_at"] and alarm["received_by_officer_at"] and alarm["arrived_at"] is None
     assert alarm["lng"] is not None and alarm["url"] == "/alarms/mine/"
-    assert data["user"] == {"name": "刘芳", "role": "officer", "role_label": "社区民警"}
+    assert data["user"] == {
+        "id": world.officer_a.pk,
+        "name": "刘芳",
+        "role": "officer",
+        "role_label": "社区民警",
+    }
     assert data["server_time"]
     assert [a["id"] for a in client_for(world.officer_b).get(TODAY).json()["alarms"]] == [others.pk]
 
@@ -148,6 +153,22 @@ def test_patrols_offer_what_i_may_start_a_patrol_for(world, client_for):
     assert [c["id"] for c in member["patrols"]["communities"]] == [world.c1.pk]
     assert member["alarms"] == [] and member["visits"] == {"overdue": [], "due": []}
     assert member["disputes"] == [] and member["desk"] == []
+
+
+def test_a_running_patrol_tells_the_next_track_point_seq(world, client_for):
+    from doorstep.patrol import runs
+
+    now = timezone.now()
+    patrol = runs.start(by=world.officer_a, community=world.c1, now=now - dt.timedelta(minutes=30))
+    running = client_for(world.officer_a).get(TODAY).json()["patrols"]["running"]
+    assert running["id"] == patrol.pk and running["next_seq"] == 1
+    points = [
+        {"seq": seq, "at": (now - dt.timedelta(minutes=20 - seq)).isoformat(), "lng": 116.4, "lat": 39.9}
+        for seq in (3, 7)
+    ]
+    assert runs.add_points(patrol, points, by=world.officer_a) == 2
+    running = client_for(world.officer_a).get(TODAY).json()["patrols"]["running"]
+    assert running["next_seq"] == 8
 
 
 def test_disputes_i_took_first_hand_and_desk_items_i_own(world, client_for):

@@ -18,6 +18,8 @@
   const MIN_FIX_GAP_MS = 2000;
   const VISIT_MAX_AGE_DAYS = 7;
   const PHOTO_MAX_PX = 1600;
+  const TODAY_MAX_AGE_MS = 12 * 3600000; // the session's absolute limit: an older copy is not shown or kept
+  const OTHER_USER = "本机待发送记录属于另一位用户，请用其账号登录后发送";
 
   const listeners = {};
   let todayData = null;
@@ -26,6 +28,7 @@
   let store = null;
   let outbox = null;
   let currentTab = "today";
+  let deviceConfirmed = false;
 
   const $ = (id) => document.getElementById(id);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -86,6 +89,19 @@
     toastTimer = setTimeout(() => {
       box.hidden = true;
     }, 3500);
+  }
+
+  // An error's text for the officer: the browser's own (English) storage errors in Chinese.
+  function say(error) {
+    const name = error && error.name;
+    if (error && error.detail) return error.detail;
+    if (name === "QuotaExceededError") return "手机存储空间不足，请清理后再记录";
+    if (name === "InvalidStateError" || name === "TransactionInactiveError" || name === "AbortError" || (store && store.closed)) {
+      return "本机数据库已关闭，请刷新页面后再试";
+    }
+    if (name === "NotAllowedError" || name === "SecurityError") return "浏览器不允许本机存储，请检查设置";
+    const text = (error && error.message) || "";
+    return /[\u4e00-\u9fff]/.test(text) ? text : "操作失败，请稍后再试";
   }
 
   // --- api ------------------------------------------------------------------------------------------------
@@ -220,8 +236,23 @@
   async function resolveItem(id, option) {
     if (!outbox) return;
     try {
+      const item = await store.item(id);
       const answer = await outbox.resolve(id, option);
-      if (answer) toast(answer.status === "applied" ? "已发送" : answer.status === "discarded" ? "已放弃" : answer.detail || "仍有冲突");
+      if (answer) {
+        toast({ applied: "已发送", discarded: "已放弃", waiting: "已放回待发送" }[answer.status] || answer.detail || "仍有冲突");
+      }
+      // A discarded patrol start: its track, findings and finish can never be taken — offered in one tap.
+      if (answer && answer.status === "discarded" && item && item.kind === "patrol_start") {
+        const rest = await outbox.dependents(id);
+        if (rest.length && window.confirm(`该巡逻还有${rest.length}条后续记录（轨迹、发现、结束）无法发送，一并放弃？`)) {
+          for (const other of rest) await store.remove(other.id);
+        }
+        if (patrol && String(patrol.ref) === String(id)) {
+          resetPatrolState();
+          await store.del("patrol");
+          renderPatrol();
+        }
+      }
     } catch (error) {
       toast(error.detail || "操作失败，请稍后再试");
     }
@@ -274,20 +305,71 @@
   }
 
   async function openStore(key) {
+    deviceConfirmed = false;
     store = await Q.Store.open(key);
+    await openOutbox();
+  }
+
+  async function openOutbox() {
     outbox = new Q.Outbox(store, {
       api,
       onChange: (item, answer) => {
         refreshQueue();
         if (answer && answer.status === "applied") refreshTodaySoon();
       },
-      onRevoked: () => wipe(true),
+      onRevoked: (deviceId, current) => revoked(deviceId, current),
+      onOtherUser: () => otherUser(),
     });
+  }
+
+  function resetPatrolState() {
+    stopTracking();
+    patrol = null;
+    buffer = [];
+    fixCount = 0;
+  }
+
+  // A device of this phone was revoked (lost phone, "sign out everywhere"): the records sealed for it go —
+  // only those — and, still signed in, the phone enrols anew.
+  async function revoked(deviceId, current) {
+    if (!store || store.closed) return;
+    const dropped = await outbox.dropDevice(deviceId);
+    if (dropped) {
+      $("m-revoked").hidden = false;
+      toast("本机已被注销，未发送的记录已清除");
+    }
+    const local = await store.get("patrol");
+    if (local && !(await store.item(String(local.ref))) && typeof local.ref !== "number") {
+      await store.del("patrol"); // its start went with the revoked device
+      resetPatrolState();
+    }
+    if (current) {
+      outbox.stop();
+      await openOutbox();
+      if (navigator.onLine) {
+        try {
+          await outbox.ensureDevice(deviceLabel(), todayData && todayData.user ? todayData.user.id : undefined, true);
+        } catch (error) {
+          console.warn("re-enrolment failed", error);
+        }
+      }
+    }
+    await refreshQueue();
+    await syncPatrolWithToday();
+    body.dataset.ready = (await store.get("device")) ? "device" : "shell";
+    if (outbox) outbox.flush();
+  }
+
+  // The records in this database belong to another user than the one signed in: never sent, never wiped.
+  async function otherUser() {
+    if (outbox) outbox.stop();
+    $("m-otheruser").hidden = false;
+    toast(OTHER_USER);
   }
 
   // The device was revoked (lost phone, "sign out everywhere"): the local database goes, with the queue.
   async function wipe(revoked) {
-    stopTracking();
+    resetPatrolState();
     if (outbox) outbox.stop();
     if (store) store.close();
     outbox = null;
@@ -324,8 +406,12 @@
   window.addEventListener("online", () => {
     showConnection();
     emit("online");
-    // Send first: today's answer then already reflects what was recorded offline (a finished patrol).
-    Promise.resolve(outbox && outbox.wake()).finally(() => loadToday(true));
+    // Confirm the device before anything new is sealed to it, send, then reload today: today's answer then
+    // already reflects what was recorded offline (a finished patrol).
+    confirmDevice()
+      .then(() => outbox && outbox.wake())
+      .catch(() => {})
+      .finally(() => loadToday(true));
   });
   window.addEventListener("offline", () => {
     showConnection();
@@ -344,10 +430,22 @@
     }
     window.scrollTo(0, 0);
     if (name === "queue") refreshQueue();
+    if (name === "record") {
+      freshTime("visit-at");
+      freshTime("patrol-started");
+    }
     emit("tab", name);
   }
 
+  // A default time (visit, patrol start) is "now" when the form is shown, unless the officer set it.
+  function freshTime(id) {
+    const input = $(id);
+    if (!input.dataset.edited) input.value = localInput();
+  }
+
   function showForm(name) {
+    if (name === "visit") freshTime("visit-at");
+    if (name === "patrol") freshTime("patrol-started");
     for (const panel of document.querySelectorAll("[data-form-panel]")) panel.hidden = panel.dataset.formPanel !== name;
     for (const button of document.querySelectorAll(".m-seg-btn")) button.classList.toggle("active", button.dataset.form === name);
   }
@@ -357,6 +455,7 @@
     if (!navigator.onLine) return null;
     try {
       const data = await api("today", { background: Boolean(background) });
+      if (!(await adoptUser(data))) return null;
       todayData = data;
       todayAt = null;
       if (store && !store.closed) await store.set("today", { data, at: Date.now() });
@@ -498,19 +597,33 @@
       el("div", { class: "fw-bold", text: duty.roomName || "警务室值守" }),
       el("div", { class: "small text-secondary", text: [when, duty.clockedIn ? "已签到" : "未签到"].filter(Boolean).join(" · ") }),
       el("div", { class: "d-flex gap-2 mt-2" },
-        el("button", { type: "button", class: "btn btn-success flex-fill m-big", "data-testid": "clock-in", text: "签到", disabled: !duty.room, onclick: () => clock("clock_in", duty) }),
-        el("button", { type: "button", class: "btn btn-outline-secondary flex-fill m-big", "data-testid": "clock-out", text: "签退", onclick: () => clock("clock_out", duty) })),
+        el("button", { type: "button", class: "btn btn-success flex-fill m-big", "data-testid": "clock-in", text: "签到", disabled: !duty.room, onclick: (event) => clock("clock_in", duty, event) }),
+        el("button", { type: "button", class: "btn btn-outline-secondary flex-fill m-big", "data-testid": "clock-out", text: "签退", onclick: (event) => clock("clock_out", duty, event) })),
     );
   }
 
-  async function clock(kind, duty) {
+  let clocking = false;
+  async function clock(kind, duty, event) {
+    if (clocking) return; // a double tap records once
+    clocking = true;
+    const button = event && event.currentTarget;
+    if (button) button.disabled = true;
+    try {
+      await clockNow(kind, duty);
+    } finally {
+      clocking = false;
+      if (button && button.isConnected) button.disabled = kind === "clock_in" && !duty.room;
+    }
+  }
+
+  async function clockNow(kind, duty) {
     const where = await position();
     if (!where) toast("无法获取定位，记录将不含位置");
     const record = { room: duty.room, lng: where ? where.lng : null, lat: where ? where.lat : null, accuracy: where ? where.accuracy : null, at: Q.isoNow() };
     try {
       await enqueue(kind, record, `${kind === "clock_in" ? "签到" : "签退"} · ${duty.roomName || "警务室"}`);
     } catch (error) {
-      toast(error.message);
+      toast(say(error));
     }
   }
 
@@ -562,6 +675,27 @@
     }
   }
 
+  // A submit handler that runs once at a time: the second tap of a double tap does nothing (the flag and the
+  // disabled button are set before the first await — photo and position take seconds).
+  function once(handler) {
+    return async (event) => {
+      event.preventDefault();
+      const form = event.currentTarget;
+      const button = form.querySelector("[type=submit]");
+      if (form.dataset.busy) return;
+      form.dataset.busy = "1";
+      if (button) button.disabled = true;
+      try {
+        await handler(event);
+      } catch (error) {
+        toast(say(error));
+      } finally {
+        delete form.dataset.busy;
+        if (button) button.disabled = false;
+      }
+    };
+  }
+
   async function busy(button, work) {
     button.disabled = true;
     try {
@@ -602,6 +736,7 @@
     fillHouseholds();
     $("visit-household").value = id;
     $("visit-at").value = localInput();
+    delete $("visit-at").dataset.edited;
     showTab("record");
     showForm("visit");
     $("visit-findings").focus();
@@ -611,6 +746,9 @@
     const detail = event.detail || {};
     if (detail.household) openVisit(detail.household, detail.label);
   });
+
+  // A new dispatch reached this page (dispatch.js): today's list shows it at the top at once.
+  document.addEventListener("doorstep:dispatch", () => loadToday(true));
 
   async function submitVisit(event) {
     event.preventDefault();
@@ -659,9 +797,10 @@
           `走访 · ${label}`,
         );
         form.reset();
+        delete at.dataset.edited;
         at.value = localInput();
       } catch (error) {
-        toast(error.message);
+        toast(say(error));
       }
     });
   }
@@ -675,6 +814,7 @@
   let lastFixAt = 0;
   let packTimer = null;
   let fixCount = 0;
+  let gpsFailing = false;
 
   function option(value, text) {
     return el("option", { value, text });
@@ -709,6 +849,12 @@
   async function syncPatrolWithToday() {
     if (!store || store.closed) return;
     const server = runningServerId();
+    const running = todayData && !todayAt && todayData.patrols && todayData.patrols.running;
+    // The server holds this patrol's points up to next_seq - 1 (a wiped phone, the older patrol page):
+    // new points are numbered after them, or the server would drop them as already known.
+    if (running && typeof running === "object" && Number.isInteger(running.next_seq)) {
+      await store.atLeast("seq", running.next_seq);
+    }
     const local = await store.get("patrol");
     const finishing = (await store.items()).some((i) => i.kind === "patrol_finish");
     if (!local && server && !finishing) {
@@ -795,20 +941,28 @@
     await busy(form.querySelector("[type=submit]"), async () => {
       try {
         const ref = await enqueue("patrol_start", record, `开始巡逻 · ${label}`);
+        resetPatrolState();
         patrol = { ref, label, started_at: record.started_at };
         await store.set("patrol", patrol);
-        fixCount = 0;
+        delete started.dataset.edited;
         startTracking();
         renderPatrol();
       } catch (error) {
-        toast(error.message);
+        toast(say(error));
       }
     });
   }
 
   function startTracking() {
     if (!patrol || watchId !== null || !navigator.geolocation) return;
-    watchId = navigator.geolocation.watchPosition(onFix, () => toast("无法获取定位，请检查定位权限"), {
+    gpsFailing = false;
+    watchId = navigator.geolocation.watchPosition((p) => {
+      gpsFailing = false;
+      onFix(p);
+    }, () => {
+      if (!gpsFailing) toast("无法获取定位，请检查定位权限"); // once per streak of failures
+      gpsFailing = true;
+    }, {
       enableHighAccuracy: true,
       maximumAge: 0,
       timeout: 30000,
@@ -831,7 +985,10 @@
     if (now - lastFixAt < MIN_FIX_GAP_MS) return;
     lastFixAt = now;
     const fix = fromPosition(p);
+    const ref = patrol.ref;
     const seq = await store.next("seq");
+    // The patrol ended (or another began, or tracking stopped) while the number was taken: not this one's.
+    if (!patrol || patrol.ref !== ref || watchId === null) return;
     buffer.push({ seq, at: Q.isoNow(new Date(p.timestamp || now)), lng: fix.lng, lat: fix.lat, accuracy: fix.accuracy });
     fixCount += 1;
     if (buffer.length >= POINTS_BATCH) await pack();
@@ -847,7 +1004,7 @@
       if (navigator.onLine) outbox.flush();
     } catch (error) {
       buffer.unshift(...points);
-      toast(error.message);
+      toast(say(error));
     }
     renderPatrol();
   }
@@ -911,7 +1068,7 @@
         form.reset();
         $("finding-parties").hidden = true;
       } catch (error) {
-        toast(error.message);
+        toast(say(error));
       }
     });
   }
@@ -931,20 +1088,24 @@
         stopTracking();
         await pack();
         await enqueue("patrol_finish", { patrol: patrol.ref, summary: summary.value.trim(), finished_at: Q.isoNow() }, `结束巡逻 · ${patrol.label || ""}`);
-        patrol = null;
-        fixCount = 0;
+        resetPatrolState();
         await store.del("patrol");
         form.reset();
+        delete $("patrol-started").dataset.edited;
         $("patrol-started").value = localInput();
         renderPatrol();
       } catch (error) {
-        toast(error.message);
+        toast(say(error));
       }
     });
   }
 
   // --- logout ----------------------------------------------------------------------------------------------
   async function logout() {
+    if (!navigator.onLine) {
+      toast("请联网后退出"); // offline the session cannot end: nothing is deleted
+      return;
+    }
     const items = store && !store.closed ? await store.items() : [];
     if (items.length && !window.confirm(`还有${items.length}条记录未发送，退出将清除，确定退出？`)) return;
     const device = store && !store.closed ? await store.get("device") : null;
@@ -972,10 +1133,89 @@
     return "h" + [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  // --- the signed-in user and this phone's device ----------------------------------------------------------
+  function signedInUser() {
+    return todayData && !todayAt && todayData.user && todayData.user.id !== undefined ? todayData.user.id : undefined;
+  }
+
+  // Confirm the stored device with the server (or enrol one) before anything new is sealed to it.
+  async function confirmDevice(user) {
+    if (!outbox || !store || store.closed || !navigator.onLine) return null;
+    try {
+      const device = await outbox.ensureDevice(deviceLabel(), user === undefined ? signedInUser() : user, true);
+      deviceConfirmed = true;
+      body.dataset.ready = "device";
+      return device;
+    } catch (error) {
+      if (error.status === 409 && error.code === "device_other_user") await otherUser();
+      return null;
+    }
+  }
+
+  // The user a today answer is for, against the database open on this page: another user's answer switches
+  // to that user's own database; the previous user's records stay there, unsent and untouched, and their
+  // copy of today goes. False when this page must not use the answer.
+  async function adoptUser(data) {
+    if (!data || !data.user) return true;
+    const key = await keyOf(data.user);
+    if (key === userKey && store && !store.closed) {
+      const device = await store.get("device");
+      if (device && device.user !== undefined && device.user !== null && String(device.user) !== String(data.user.id)) {
+        await otherUser();
+      }
+      return true;
+    }
+    if (key === userKey) return true; // not opened yet (start)
+    if (userKey) {
+      const previous = store && !store.closed ? store : await Q.Store.open(userKey).catch(() => null);
+      if (outbox && previous === store) outbox.stop();
+      if (previous) {
+        try {
+          await previous.del("today");
+          if ((await previous.items()).length) {
+            $("m-otheruser").hidden = false;
+            toast(OTHER_USER);
+          }
+        } catch (error) {
+          console.warn("previous user's database", error);
+        }
+        previous.close();
+      }
+    }
+    resetPatrolState();
+    outbox = null;
+    store = null;
+    userKey = key;
+    localStorage.setItem(USER_KEY, key);
+    await openStore(key);
+    await confirmDevice(data.user.id);
+    return true;
+  }
+
   // --- start -------------------------------------------------------------------------------------------------
+  // The workspace needs a secure page (HTTPS): without it there is no crypto.subtle to seal records with.
+  function unsupported() {
+    if (!window.isSecureContext || !window.crypto || !window.crypto.subtle) {
+      return "需要通过 HTTPS 打开移动警务工作台，当前连接不安全，无法保存记录";
+    }
+    if (!window.indexedDB) return "此浏览器不支持本机存储，请换用系统浏览器打开";
+    return "";
+  }
+
   async function start() {
     showConnection();
-    if ("serviceWorker" in navigator && body.dataset.sw) {
+    const problem = unsupported();
+    if (problem) {
+      $("m-unsupported").textContent = problem;
+      $("m-unsupported").hidden = false;
+      $("today-loading").textContent = problem;
+      body.dataset.ready = "unsupported";
+      return;
+    }
+    if (!("serviceWorker" in navigator)) {
+      $("m-unsupported").textContent = "此浏览器不支持离线打开工作台，请联网使用";
+      $("m-unsupported").hidden = false;
+    } else if (body.dataset.sw) {
       navigator.serviceWorker.register(body.dataset.sw, { scope: API.replace(/api\/$/, "") }).catch((error) => console.warn("service worker", error));
     }
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
@@ -988,32 +1228,26 @@
         data = null;
       }
     }
+    userKey = localStorage.getItem(USER_KEY);
     if (data && data.user) {
-      userKey = await keyOf(data.user);
-      localStorage.setItem(USER_KEY, userKey);
-    } else {
-      userKey = localStorage.getItem(USER_KEY);
+      await adoptUser(data); // another user than the last one: their database, the previous one's today goes
+      todayData = data;
+      todayAt = null;
     }
     if (userKey) {
-      await openStore(userKey);
+      if (!store) await openStore(userKey);
       if (data) {
         await store.set("today", { data, at: Date.now() });
-        todayData = data;
-        todayAt = null;
       } else {
         const cached = await store.get("today");
-        if (cached) {
+        if (cached && Date.now() - cached.at < TODAY_MAX_AGE_MS) {
           todayData = cached.data;
           todayAt = new Date(cached.at);
+        } else if (cached) {
+          await store.del("today"); // older than a session may live: neither shown nor kept
         }
       }
-      if (data && navigator.onLine) {
-        try {
-          await outbox.ensureDevice(deviceLabel());
-        } catch (error) {
-          if (error.status === 403 && error.code === "device_revoked") await wipe(true);
-        }
-      }
+      if (data && navigator.onLine && !deviceConfirmed) await confirmDevice(data.user ? data.user.id : undefined);
     }
     if (todayData) renderToday();
     else $("today-loading").textContent = navigator.onLine ? "无法加载今日工作，请稍后再试" : "离线，暂无本机数据";
@@ -1026,15 +1260,20 @@
 
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") pack();
+    else if (navigator.onLine && body.dataset.ready) loadToday(true); // a dispatch missed while in the background
   });
 
   // Wire the page (deferred script: the DOM is parsed).
   for (const button of document.querySelectorAll(".m-tab")) button.addEventListener("click", () => showTab(button.dataset.tab));
   for (const button of document.querySelectorAll(".m-seg-btn")) button.addEventListener("click", () => showForm(button.dataset.form));
-  $("form-visit").addEventListener("submit", submitVisit);
-  $("form-patrol-start").addEventListener("submit", submitPatrolStart);
-  $("form-finding").addEventListener("submit", submitFinding);
-  $("form-patrol-finish").addEventListener("submit", submitFinish);
+  $("form-visit").addEventListener("submit", once(submitVisit));
+  $("form-patrol-start").addEventListener("submit", once(submitPatrolStart));
+  $("form-finding").addEventListener("submit", once(submitFinding));
+  $("form-patrol-finish").addEventListener("submit", once(submitFinish));
+  for (const id of ["visit-at", "patrol-started"]) {
+    for (const type of ["input", "change"]) $(id).addEventListener(type, () => { $(id).dataset.edited = "1"; });
+  }
+  $("visit-household").addEventListener("change", () => freshTime("visit-at"));
   $("patrol-community").addEventListener("change", fillPatrolChoices);
   $("finding-hand-over").addEventListener("change", (event) => {
     $("finding-parties").hidden = !(event.target.checked && $("finding-kind").value === "dispute");

@@ -133,7 +133,19 @@
     }
 
     // --- 收到 and 到场 through the sealed queue ----------------------------------------------------------
+    const pending = new Set(); // kind:alarm being recorded — a double tap records once
     async function record(kind, a) {
+      const key = `${kind}:${a.id}`;
+      if (pending.has(key)) return;
+      pending.add(key);
+      try {
+        await recordNow(kind, a);
+      } finally {
+        pending.delete(key);
+      }
+    }
+
+    async function recordNow(kind, a) {
       const at = new Date().toISOString();
       const mark = local.get(a.id) || {};
       if (kind === "alarm_receive") mark.received = mark.received || at;
@@ -299,6 +311,8 @@
     let retry = 1000;
     let timer = null;
     let stopped = false;
+    let opened = 0; // sockets opened so far: a reconnect (not the first) may have missed dispatches
+    let steady = null;
     function connect() {
       if (stopped || (socket && socket.readyState <= 1)) return;
       clearTimeout(timer);
@@ -306,7 +320,13 @@
       socket = ws;
       let ping = null;
       ws.onopen = () => {
-        retry = 1000;
+        // The backoff restarts only once the socket stayed up a minute (a server that accepts and drops at
+        // once is not hammered).
+        clearTimeout(steady);
+        steady = setTimeout(() => { retry = 1000; }, 60000);
+        opened += 1;
+        // Dispatches sent while the socket was down never reached it: today's list has them.
+        if (opened > 1) document.dispatchEvent(new CustomEvent("doorstep:dispatch"));
         document.documentElement.dataset.alarmSocket = "open";
         // Keep idle proxies from closing a quiet socket.
         ping = setInterval(() => ws.readyState === 1 && ws.send('{"type":"ping"}'), 25000);
@@ -322,13 +342,14 @@
       };
       ws.onclose = (e) => {
         clearInterval(ping);
+        clearTimeout(steady);
         document.documentElement.dataset.alarmSocket = "closed";
         if (socket === ws) socket = null;
         if (e.code === 4401) {
           // Signed out (or signed out everywhere): stop; any API call now answers 401, on which app.js shows
           // its re-login prompt (the login brings the page back, and the socket with it).
           stopped = true;
-          M.api("/m/api/today").catch(() => {});
+          M.api("/m/api/today", { background: true }).catch(() => {});
           return;
         }
         if (e.code === 4403) { stopped = true; return; } // no territory: reconnecting would not change that
@@ -350,6 +371,13 @@
       M.on("online", () => { retry = 1000; connect(); });
       M.on("offline", () => { if (socket) socket.close(); });
     }
+    // Back from the background: a socket the phone closed while asleep comes back at once.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && navigator.onLine && !stopped && !socket) {
+        retry = 1000;
+        connect();
+      }
+    });
     if (M.today) Promise.resolve(M.today()).then((t) => t && onToday(t)).catch(() => {});
     if (banner) banner.hidden = true;
     renderBanner();

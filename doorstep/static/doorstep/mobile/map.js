@@ -129,6 +129,8 @@
       status.hidden = !text;
     }
 
+    // True while the page reloads the map by itself (back online): its requests carry the background header.
+    let automatic = false;
     async function style() {
       const plain = {
         version: 8,
@@ -139,7 +141,9 @@
       if (navigator.onLine === false) return plain;
       try {
         // The server's offline style: the internal tile server's base map when one is configured.
-        const response = await fetch("/map/style.json", { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const headers = { Accept: "application/json" };
+        if (automatic) headers["X-Doorstep-Background"] = "1"; // not the officer's activity (app.js api())
+        const response = await fetch("/map/style.json", { credentials: "same-origin", headers });
         if (!response.ok || response.redirected) return plain;
         const server = await response.json();
         return server && server.version === 8 ? server : plain;
@@ -219,7 +223,7 @@
       }
       say(L.loading, "text-secondary");
       try {
-        data = await M.api("/m/api/grid");
+        data = await M.api("/m/api/grid", { background: automatic });
         say("");
         draw();
       } catch (err) {
@@ -310,7 +314,11 @@
     const visible = () => root.offsetParent !== null && !root.hidden;
     if (M.on) {
       M.on("tab", (name) => (name === "map" ? show() : hide()));
-      M.on("online", () => { if (shown && !data) show(); });
+      M.on("online", () => {
+        if (!shown || data) return;
+        automatic = true;
+        show().finally(() => { automatic = false; });
+      });
       M.on("offline", () => { if (shown && !data) say(L.offline, "text-warning"); });
     }
     document.addEventListener("visibilitychange", () => {

@@ -9,6 +9,10 @@
   const PREFIX = "doorstep-m-u";
   const MAX_BACKOFF_MS = 60000;
   const PERIOD_MS = 30000;
+  const SHOW_ERROR_AFTER = 3; // failures in a row of one item before 待发送 shows why it does not go
+  // Records that belong to a patrol started on this phone: sent only once its start was taken.
+  const DEPENDENTS = new Set(["patrol_points", "patrol_finding", "patrol_finish"]);
+  const HELD = new Set(["waiting", "conflict", "rejected"]);
 
   function req(request) {
     return new Promise((resolve, reject) => {
@@ -88,6 +92,15 @@
       return value;
     }
 
+    // Make the counter's next number at least `next` (the server already holds the numbers below it).
+    async atLeast(counter, next) {
+      const tx = this.db.transaction("meta", "readwrite");
+      const meta = tx.objectStore("meta");
+      const value = (await req(meta.get(counter))) || 0;
+      if (value < next - 1) meta.put(next - 1, counter);
+      await done(tx);
+    }
+
     async items() {
       const all = await req(this.db.transaction("items").objectStore("items").getAll());
       return all.sort((a, b) => a.n - b.n);
@@ -135,6 +148,7 @@
       this.running = null;
       this.timer = null;
       this.stopped = false;
+      this.misses = new Map(); // item id -> failures in a row
       this.period = setInterval(() => this.tick(), PERIOD_MS);
     }
 
@@ -148,14 +162,33 @@
       return this.store.get("device");
     }
 
-    // Enrol this browser once (online): the server answers the device id and the public key to seal to.
-    async ensureDevice(label) {
+    // Enrol this browser, or (a device already stored) confirm it with the server before anything new is
+    // sealed to it: the same device while it is valid, else a new one (a sign-out everywhere, a 2FA reset).
+    // `user`: the signed-in user's id, kept with the device. Online only; throws the API error (409
+    // device_other_user: the stored device is another user's).
+    async ensureDevice(label, user, background) {
       const known = await this.device();
-      if (known) return known;
-      const answer = await this.hooks.api("device", { method: "POST", body: { label } });
-      const device = { device: answer.device, public_key: answer.public_key };
-      await this.store.set("device", device);
+      const body = known ? { label, device: known.device } : { label };
+      const answer = await this.hooks.api("device", { method: "POST", body, background: Boolean(background) });
+      const device = { device: answer.device, public_key: answer.public_key, user: user === undefined ? (known && known.user) : user };
+      if (!known || known.device !== device.device || known.public_key !== device.public_key || known.user !== device.user) {
+        await this.store.set("device", device);
+      }
       return device;
+    }
+
+    // The device was revoked: drop only the records sealed for it (never ones sealed for a newer device).
+    async dropDevice(deviceId) {
+      const current = await this.device();
+      let dropped = 0;
+      for (const item of await this.store.items()) {
+        if ((item.device || (current && current.device)) === deviceId) {
+          await this.store.remove(item.id);
+          dropped += 1;
+        }
+      }
+      if (current && current.device === deviceId) await this.store.del("device");
+      return dropped;
     }
 
     async add(kind, record, summary) {
@@ -166,10 +199,13 @@
         throw error;
       }
       const id = crypto.randomUUID();
+      const n = await this.store.next("order"); // numbered before sealing: two records keep the order made
       const sealed = await window.DoorstepSeal.seal(device.public_key, record, id);
       const item = {
         id,
-        n: await this.store.next("order"),
+        n,
+        device: device.device, // the device it was sealed for: a revocation drops only these
+        patrol: DEPENDENTS.has(kind) && record && record.patrol !== undefined ? String(record.patrol) : null,
         kind,
         recorded_at: isoNow(),
         summary: String(summary || "").slice(0, 120),
@@ -237,18 +273,24 @@
       if (this.stopped || this.store.closed || !navigator.onLine) return;
       const device = await this.device();
       if (!device) return;
-      const waiting = (await this.store.items()).filter((i) => i.state === "waiting");
+      const all = await this.store.items();
+      const waiting = all.filter((i) => i.state === "waiting");
       const background = !this.foreground;
       this.foreground = false;
       for (const item of waiting) {
         if (this.stopped || this.store.closed) return;
+        if (!(await this.store.item(item.id))) continue; // dropped meanwhile (an older device's records)
+        // A patrol's points, findings and finish wait while its start is still here (not yet taken).
+        if (item.patrol && (await this.startHeld(item.patrol))) continue;
+        const size = JSON.stringify(item.sealed || "").length;
         let answer;
         try {
           answer = await this.hooks.api("items", {
             method: "POST",
             background,
+            timeout: 30000 + Math.ceil((20000 * size) / 1048576), // slow links: 20 s more per MB
             body: {
-              device: device.device,
+              device: item.device || device.device,
               id: item.id,
               kind: item.kind,
               recorded_at: item.recorded_at,
@@ -257,33 +299,65 @@
             },
           });
         } catch (error) {
-          if (await this.refused(item, error)) continue;
+          if (await this.refused(item, error, device)) continue;
           return;
         }
         this.failures = 0;
+        this.misses.delete(item.id);
         await this.settle(item, answer);
       }
     }
 
+    async startHeld(ref) {
+      const start = await this.store.item(ref);
+      return Boolean(start && start.kind === "patrol_start" && HELD.has(start.state));
+    }
+
     // An error answer: true when the item was settled and the next one may go, false to stop sending.
-    async refused(item, error) {
+    async refused(item, error, device) {
       const status = error.status || 0;
       if (status === 403 && error.code === "device_revoked") {
+        const revoked = item.device || device.device;
+        const current = revoked === device.device;
+        if (current) this.stop();
+        await this.hooks.onRevoked(revoked, current);
+        return !current; // an older device's records went; the newer ones may still go
+      }
+      if (status === 409 && error.code === "device_other_user") {
         this.stop();
-        await this.hooks.onRevoked();
+        await this.hooks.onOtherUser();
         return false;
       }
-      if (!status || status >= 500 || status === 401 || status === 403 || status === 429) {
-        this.later(); // network, server trouble or no session: keep everything and try again later
+      // Only our server's own JSON refusal (a `detail`) is final; a proxy's page, a 200 without JSON, a
+      // timeout, server trouble or no session: keep everything and try again later.
+      const final = status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status) &&
+        error.data && typeof error.data.detail === "string";
+      if (!final) {
+        const misses = (this.misses.get(item.id) || 0) + 1;
+        this.misses.set(item.id, misses);
+        if (misses >= SHOW_ERROR_AFTER && !this.store.closed) {
+          item.detail = `发送失败（已尝试${misses}次）：${error.detail || error.message || "网络不可用"}`;
+          await this.store.put(item);
+          this.hooks.onChange();
+        }
+        this.later();
         return false;
       }
-      // 400, 404, 413: the server will not take this record as it is; the officer sees why and discards it.
+      this.misses.delete(item.id);
       item.state = "rejected";
       item.detail = error.detail || "记录被服务器拒收";
-      item.options = [{ value: "discard", label: "放弃这条记录", local: true }];
+      item.options = [
+        { value: "retry", label: "重试", local: true },
+        { value: "discard", label: "放弃这条记录", local: true },
+      ];
       await this.store.put(item);
       this.hooks.onChange();
       return true;
+    }
+
+    // Records of a patrol whose start is in the queue (to offer discarding them with the start).
+    async dependents(ref) {
+      return (await this.store.items()).filter((i) => i.patrol === String(ref) && i.id !== ref);
     }
 
     async settle(item, answer) {
@@ -303,6 +377,17 @@
       const item = await this.store.item(id);
       if (!item) return null;
       const chosen = (item.options || []).find((o) => o.value === option);
+      if (chosen && chosen.local && option === "retry") {
+        // Refused locally (the server never kept it): back in the line, sent with the next round.
+        item.state = "waiting";
+        item.detail = "";
+        item.options = [];
+        this.misses.delete(id);
+        await this.store.put(item);
+        this.hooks.onChange();
+        this.wake(true);
+        return { status: "waiting" };
+      }
       if (chosen && chosen.local) {
         await this.store.remove(id);
         this.hooks.onChange();
@@ -311,9 +396,10 @@
       const device = await this.device();
       const answer = await this.hooks.api(`items/${encodeURIComponent(id)}/resolve`, {
         method: "POST",
-        body: { device: device.device, option },
+        body: { device: item.device || device.device, option },
       });
       await this.settle(item, answer);
+      if (answer.status === "applied") this.flush(true); // what waited behind it (a patrol's points) goes now
       return answer;
     }
   }
