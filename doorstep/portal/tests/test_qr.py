@@ -159,7 +159,7 @@ def test_grid_sheet_has_one_label_per_approved_building(world, plates, client_fo
     text = text_of(response.content)
     assert text.count("东海街道刺桐路12号阳光花园3栋") == 1
     assert "5栋" not in text and "8栋" not in text  # rejected; another grid
-    assert "501" not in text and "502" not in text
+    assert "501室" not in text and "502室" not in text
     assert world.grid_a.name in text
     # the code in the label is the card of that building's first address
     assert officers.grid_buildings([world.grid_a])[0].address_id == plates[0].pk

@@ -356,7 +356,7 @@ def test_the_officer_cards_links_prefill_the_address_and_land_in_its_grid(world,
     assert f"/portal/report/service/?a={code}" in card
     page = client.get("/portal/report/service/", {"a": code}).content.decode()
     assert officers.building_label(address) in page and f'value="{code}"' in page
-    assert "502" not in page  # the building, never the flat
+    assert "502室" not in page  # the building, never the flat
     assert client.get("/portal/report/service/", {"a": "forged:code"}).status_code == 200
     response = client.post(
         "/portal/report/service/",
