@@ -32,3 +32,11 @@ def mask_text(text: str) -> str:
     """Mask every citizen ID and mobile number inside free text (used for log records)."""
     text = CITIZEN_ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3), text)
     return MOBILE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
+def mask_name(name: str | None) -> str:
+    """A resident's name where only the surname may show (the phone's offline list): 张** for 张三丰."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, len(name) - 1)

@@ -18,11 +18,11 @@ def request_data(request: HttpRequest, *, lists: Iterable[str] = ()) -> dict[str
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested beyond the parser
             raise ServiceError(_("请求体不是合法的 JSON")) from None
         if not isinstance(data, dict):
             raise ServiceError(_("请求体应为 JSON 对象"))
-        if _has_nul(data):  # PostgreSQL cannot store it; forms refuse it the same way
+        if has_nul(data):  # PostgreSQL cannot store it; forms refuse it the same way
             raise ServiceError(_("请求中含有不允许的空字符"))
         return data
     data = request.POST.dict()
@@ -33,11 +33,12 @@ def request_data(request: HttpRequest, *, lists: Iterable[str] = ()) -> dict[str
     return data
 
 
-def _has_nul(value: Any) -> bool:
+def has_nul(value: Any) -> bool:
+    """Whether a NUL character hides anywhere in parsed JSON (PostgreSQL can neither store nor compare it)."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+        return any(has_nul(v) for v in value)
     return False

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from doorstep.audit.models import AccessKind
 from doorstep.audit.services import record_access
 from doorstep.core.errors import NotAllowed, ServiceError
-from doorstep.mobile.today import masked_name
+from doorstep.core.masking import mask_name
 from doorstep.org.territory import get_in_territory
 from doorstep.registry import privacy, search, selectors
 from doorstep.registry.choices import Colour
@@ -37,7 +37,7 @@ def clean_query(q: Any) -> str:
 
 
 def _household_label(address: str, head_name: str | None) -> str:
-    head = masked_name(head_name)
+    head = mask_name(head_name)
     return f"{address} · {head}" if head else address
 
 

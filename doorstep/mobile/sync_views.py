@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from doorstep.core.errors import ServiceError
-from doorstep.core.requestdata import _has_nul
+from doorstep.core.requestdata import has_nul
 from doorstep.mobile import access, devices, sync
 from doorstep.mobile.handlers import parse_time
 from doorstep.mobile.models import Device, ItemKind
@@ -56,7 +56,7 @@ def _read_json(request: HttpRequest, limit: int) -> dict[str, Any]:
         raise _Refused(400, _("请求体不是合法的 JSON")) from None
     if not isinstance(data, dict):
         raise _Refused(400, _("请求体应为 JSON 对象"))
-    if _has_nul(data):  # PostgreSQL cannot store or even compare it
+    if has_nul(data):  # PostgreSQL cannot store or even compare it
         raise _Refused(400, _("请求中含有不允许的空字符"))
     return data
 

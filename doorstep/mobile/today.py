@@ -21,11 +21,11 @@ from doorstep.accounts.choices import Role
 from doorstep.alarms import services as alarm_services
 from doorstep.alarms.choices import AlarmState
 from doorstep.alarms.models import Alarm
+from doorstep.core.masking import mask_name
 from doorstep.desk import selectors as desk_selectors
 from doorstep.desk.choices import CLOSED as DESK_CLOSED
 from doorstep.duty import access as duty_access
 from doorstep.duty import rules as duty_rules
-from doorstep.duty.access import clockable_rooms
 from doorstep.duty.models import Attendance, RoomShift
 from doorstep.mediation import access as mediation_access
 from doorstep.mediation.choices import OPEN as DISPUTE_OPEN
@@ -38,14 +38,6 @@ from doorstep.registry.todo import DUE_SOON_DAYS, visit_todo
 MAX_ITEMS = 50
 FOLLOW_UP_DAYS = 3  # disputes whose follow-up visit is due within this many days (as mediation's to-do list)
 DUTY_AHEAD = dt.timedelta(hours=24)
-
-
-def masked_name(name: str | None) -> str:
-    """A name as the phone keeps it offline: the surname and one * per other character (张** for 张三丰)."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(1, len(name) - 1)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -100,7 +92,7 @@ def visits_part(user: Any, today: dt.date) -> dict[str, list[dict[str, Any]]]:
     )
     for row in rows[:MAX_ITEMS]:
         address = row["house__address__full_text"] or ""
-        head = masked_name(row["head__name"])
+        head = mask_name(row["head__name"])
         item = {
             "id": row["id"],
             "label": f"{address} · {head}" if head else address,
@@ -140,7 +132,7 @@ def duty_part(user: Any, now: dt.datetime) -> dict[str, Any] | None:
     elif shift is not None:
         room = shift.room
     else:
-        room = clockable_rooms(user, staff, now).first()
+        room = duty_access.clockable_rooms(user, staff, now).first()
     return {
         "shift": None
         if shift is None

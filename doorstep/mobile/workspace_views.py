@@ -9,7 +9,6 @@ phone keeps offline, the workspace's script keeps itself.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.views.decorators.cache import never_cache
 
 from doorstep.accounts.choices import Role
 from doorstep.core.errors import ServiceError
+from doorstep.core.requestdata import request_data
 from doorstep.maps.api import feature_collection
 from doorstep.mobile import access, lookup, today
 from doorstep.org import selectors as org_selectors
@@ -70,15 +70,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         length = 0
     if length > MAX_BODY:
         raise ServiceError(_("请求太大"), code="body")
-    if request.content_type != "application/json":
-        return request.POST.dict()
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ServiceError(_("请求体不是合法的 JSON"), code="body") from None
-    if not isinstance(data, dict):
-        raise ServiceError(_("请求体应为 JSON 对象"), code="body")
-    return data
+    return request_data(request)
 
 
 @_json_api("GET")

@@ -59,3 +59,27 @@ def test_log_filter_masks_personal_data(caplog):
     assert "350503199001011234" not in caplog.text
     assert "13812345678" not in caplog.text
     assert "350503********1234" in caplog.text
+
+
+def test_a_name_keeps_only_its_surname():
+    from doorstep.core.masking import mask_name
+
+    assert [mask_name(n) for n in ("张三丰", "李四", "王", "", None, " 赵六 ")] == [
+        "张**",
+        "李*",
+        "王*",
+        "",
+        "",
+        "赵*",
+    ]
+
+
+def test_a_json_body_nested_beyond_the_parser_is_a_400_not_a_500(rf):
+    import pytest
+
+    from doorstep.core.errors import ServiceError
+    from doorstep.core.requestdata import request_data
+
+    request = rf.post("/", data="[" * 5000, content_type="application/json")
+    with pytest.raises(ServiceError, match="不是合法的 JSON"):
+        request_data(request)
