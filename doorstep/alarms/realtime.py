@@ -11,6 +11,7 @@ Groups (see consumers.py for who joins which):
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -18,9 +19,17 @@ from channels.layers import get_channel_layer
 
 from doorstep.alarms.consumers import escalation_group, station_group, user_group
 
+log = logging.getLogger("doorstep.alarms")
+
 
 def _send(group: str, kind: str, payload: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, {"type": kind, "payload": payload})
+    # Called after the commit: when the channel layer is away (Redis down), the alarm is stored and the consoles
+    # find it when they reconnect and reload; the press, acknowledgement or dispatch that was committed must not
+    # be answered as failed (a device would resend what is already stored, a dispatcher would see a 500).
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, {"type": kind, "payload": payload})
+    except Exception:
+        log.exception("实时推送失败（已保存，控制台重连后可见）：%s %s", kind, group)
 
 
 def publish_to_station(station_id: int, payload: dict[str, Any]) -> None:

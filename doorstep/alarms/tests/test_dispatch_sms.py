@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from doorstep.alarms import notify, services
+from doorstep.alarms import notify, realtime, services
 from doorstep.alarms.choices import AlarmState
 from doorstep.alarms.models import Alarm
 from doorstep.alarms.tests import test_dispatch as dispatch_tests
@@ -143,6 +143,27 @@ def test_the_text_goes_out_even_when_the_live_path_fails(live, monkeypatch):
 
     assert Alarm.objects.get(pk=alarm.pk).state == AlarmState.DISPATCHED  # committed before the publish
     assert [m.phone for m in sms.outbox] == [OFFICER_PHONE]
+
+
+def test_a_dispatch_committed_while_the_channel_layer_is_down_is_answered_as_done(live, monkeypatch, caplog):
+    """Redis down: the dispatch is stored and the text goes out; the dispatcher is not shown a failure for what
+    was saved (the consoles find it when they reconnect), and the log says what was not pushed."""
+    world, button = live
+
+    class Down:
+        async def group_send(self, group, message):
+            raise ConnectionError("Redis down")
+
+    alarm = raise_alarm(button)
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: Down())
+    with caplog.at_level("ERROR", logger="doorstep.alarms"):
+        dispatched = services.dispatch(alarm, by=world.dispatcher)
+    notify.wait()
+
+    assert dispatched.state == AlarmState.DISPATCHED
+    assert Alarm.objects.get(pk=alarm.pk).state == AlarmState.DISPATCHED
+    assert [m.phone for m in sms.outbox] == [OFFICER_PHONE]
+    assert any("实时推送失败" in r.getMessage() for r in caplog.records)
 
 
 def test_a_redispatch_texts_the_new_officer_and_the_same_officer_again_nothing(live):

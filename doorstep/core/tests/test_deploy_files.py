@@ -1,8 +1,11 @@
 """The deployment guide and files stay true to the code: every `doorstep <command>` (and `manage.py <command>`)
-named in docs/operations*.md and deploy/ is a real management command, every variable of
+named in docs/operations/*.md and deploy/ is a real management command, every variable of
 deploy/doorstep.env.example is read by Doorstep (and every production variable of settings.py is listed
 there), each systemd unit starts a real command with arguments its parser accepts, and the nginx site
 proxies WebSockets with the upgrade headers, serves no uploaded file and accepts the uploads the app does.
+The operations guide holds together: every `make` target it names is in the Makefile, its index (README.md)
+links every file of docs/operations/, every link between its files reaches a file and a heading, every
+metric it names is one Doorstep exports, and failures.md has a section for each service that can fail.
 
 No database, no network: the files are read and parsed, nothing is started. (`nginx -t` and
 `systemd-analyze verify` are for the operator's shell, not for the test run.)
@@ -21,7 +24,7 @@ from django.core.management import get_commands, load_command_class
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
-DOCS = [ROOT / "docs" / "operations.md", *sorted((ROOT / "docs" / "operations").glob("*.md"))]
+DOCS = sorted((ROOT / "docs" / "operations").glob("*.md"))
 DEPLOY_FILES = sorted(p for p in DEPLOY.rglob("*") if p.is_file())
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 TIMERS = sorted((DEPLOY / "systemd").glob("*.timer"))
@@ -29,6 +32,9 @@ ENV_EXAMPLE = DEPLOY / "doorstep.env.example"
 NGINX_SITE = DEPLOY / "nginx" / "doorstep.conf"
 NGINX_PROXY = DEPLOY / "nginx" / "doorstep-proxy.conf"
 SETTINGS = ROOT / "doorstep" / "settings.py"
+MAKEFILE = ROOT / "Makefile"
+OPERATIONS = ROOT / "docs" / "operations"
+METRICS = ROOT / "doorstep" / "core" / "metrics.py"
 VENV_BIN = "/srv/doorstep/.venv/bin/"
 ENV_FILE = "/etc/doorstep/doorstep.env"
 
@@ -297,3 +303,110 @@ def test_nginx_limits_login_and_portal_posts_and_closes_metrics():
     from django.urls import reverse
 
     assert reverse("accounts:login").startswith("/accounts/")
+
+
+# --- the operations guide ---------------------------------------------------------------------------------------
+FENCED = re.compile(r"^```[^\n]*\n.*?^```", flags=re.M | re.S)
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def prose(path: Path) -> str:
+    """A Markdown file without its fenced blocks (a `# comment` in a shell block is no heading, no link)."""
+    return FENCED.sub("", path.read_text(encoding="utf-8"))
+
+
+def github_anchor(heading: str) -> str:
+    """The id GitHub (and most renderers) give a heading: lower case, punctuation (ASCII and full-width) dropped,
+    spaces to hyphens: `## 9. 第二台 alarmd 与切换演练` → `9-第二台-alarmd-与切换演练`."""
+    text = heading.strip().lower().replace("`", "")
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    found = set()
+    for heading in re.findall(r"^#{1,6}[ \t]+(.+?)[ \t]*#*$", prose(path), flags=re.M):
+        anchor = github_anchor(heading)
+        count = seen.get(anchor, 0)
+        seen[anchor] = count + 1
+        found.add(anchor if count == 0 else f"{anchor}-{count}")
+    return found
+
+
+def local_links(path: Path) -> list[str]:
+    return [t for t in LINK.findall(prose(path)) if not t.startswith(("http://", "https://", "mailto:"))]
+
+
+def makefile_targets() -> set[str]:
+    text = MAKEFILE.read_text(encoding="utf-8")
+    return {
+        name
+        for names in re.findall(r"^([A-Za-z0-9_.%/ -]+?)[ \t]*::?(?!=)", text, flags=re.M)
+        for name in names.split()
+    }
+
+
+def test_every_make_target_the_guide_names_is_in_the_makefile():
+    targets = makefile_targets()
+    assert {"demo", "test", "lint"} <= targets  # the parser still reads this Makefile
+    named = {
+        (path.name, target)
+        for path in DOCS
+        for target in re.findall(r"(?<![\w./-])make[ \t]+([a-z][a-z0-9_-]*)", code_text(path))
+    }
+    unknown = sorted(f"{name}: make {target}" for name, target in named if target not in targets)
+    assert not unknown, f"the operations guide names make targets the Makefile lacks: {unknown}"
+
+
+def test_the_index_links_every_file_of_the_guide():
+    index = OPERATIONS / "README.md"
+    assert index.is_file(), "docs/operations/README.md (the index of the operations guide) is missing"
+    assert not (ROOT / "docs" / "operations.md").exists(), "docs/operations.md was folded into README.md"
+    linked = {link.partition("#")[0] for link in local_links(index)}
+    files = {p.name for p in OPERATIONS.iterdir() if p.is_file() and p.name != "README.md"}
+    assert files <= linked, f"README.md does not link: {sorted(files - linked)}"
+    for topic in [
+        "deploy.md#3-",
+        "deploy.md#7-",
+        "deploy.md#12-",
+        "backup.md#恢复",
+        "scale-out.md",
+        "failures.md",
+    ]:
+        assert any(link.startswith(topic) for link in local_links(index)), f"README.md does not link {topic}"
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_link_of_the_guide_reaches_a_file_and_a_heading(path):
+    broken = []
+    for link in local_links(path):
+        target, _, anchor = link.partition("#")
+        resolved = (path.parent / target).resolve() if target else path
+        if not resolved.exists():
+            broken.append(f"{link} (no such file)")
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+            broken.append(f"{link} (no such heading in {resolved.name})")
+    assert not broken, f"{path.relative_to(ROOT)} has broken links: {broken}"
+
+
+def test_every_metric_the_guide_names_is_exported():
+    source = METRICS.read_text(encoding="utf-8")
+    exported = set(re.findall(r'"(doorstep_[a-z_]+)"', source))
+    assert "doorstep_alarmd_active" in exported  # the regex still reads metrics.py
+    suffixes = ("_bucket", "_count", "_sum", "_total")
+    unknown = set()
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for name in re.findall(r"\b(doorstep_(?:http|alarm|alarms|alarmd|domain)_[a-z_]+)", text):
+            base = next((name[: -len(s)] for s in suffixes if name.endswith(s)), name)
+            if name not in exported and base not in exported:
+                unknown.add(f"{path.name}: {name}")
+    assert not unknown, f"the operations guide names metrics Doorstep does not export: {sorted(unknown)}"
+
+
+def test_failures_covers_each_service_that_can_fail():
+    headings = " ".join(
+        re.findall(r"^#{2,3}[ \t]+(.+)$", prose(OPERATIONS / "failures.md"), flags=re.M)
+    ).lower()
+    for service in ["alarmd", "postgresql", "redis", "mosquitto", "短信网关", "videod"]:
+        assert service in headings, f"failures.md has no section on {service}"
