@@ -409,7 +409,7 @@ _register(
     "mediation_success",
     _("调解成功率"),
     mediation_batch,
-    "调解成功率 = 化解的纠纷数 ÷ 受理的纠纷数（期内受理，按受理时间；口径同调解统计 mediation.stats）。",
+    "调解成功率 = 化解的纠纷数 ÷ 受理的纠纷数（期内受理，按受理时间；口径同调解统计）。",
     target=0.95,
 )
 
@@ -465,7 +465,7 @@ _register(
     _("出警达标率"),
     response_batch,
     "出警达标率 = 时限内到场的紧急警情 ÷（时限内到场 + 超时或未到场），时限城区5分钟、郊区10分钟（派出所区域"
-    "类型），从接警到到场计；不含演练；口径同报警统计 alarms.stats。",
+    "类型），从接警到到场计；不含演练；口径同报警统计。",
     target=1.0,
 )
 
@@ -486,21 +486,21 @@ _register(
     _("知晓率"),
     _survey("awareness_batch"),
     "知晓率 = 能正确选出本网格社区民警姓名、电话或警务室位置（至少一项）的答卷 ÷ 答卷；按答卷所属网格和提交时间"
-    "计（口径同 portal.stats.awareness_batch）。",
+    "计（口径同网上警务室的调查统计）。",
     target=0.9,
 )
 _register(
     "satisfaction",
     _("满意率"),
     _survey("satisfaction_batch"),
-    "满意率 = 很满意、满意、基本满意的答卷 ÷ 作答满意度的答卷（五级量表；口径同 portal.stats.satisfaction_batch）。",
+    "满意率 = 很满意、满意、基本满意的答卷 ÷ 作答满意度的答卷（五级量表；口径同网上警务室的调查统计）。",
     target=0.9,
 )
 _register(
     "safety",
     _("安全感"),
     _survey("safety_batch"),
-    "安全感 = 很安全、安全、基本安全的答卷 ÷ 作答安全感的答卷（五级量表；口径同 portal.stats.safety_batch）。",
+    "安全感 = 很安全、安全、基本安全的答卷 ÷ 作答安全感的答卷（五级量表；口径同网上警务室的调查统计）。",
     target=0.9,
 )
 
@@ -546,7 +546,7 @@ _register(
     _("巡逻覆盖率"),
     coverage_batch,
     "巡逻覆盖率 = Σ 各网格覆盖份额 ÷ 网格数；网格覆盖份额 = 网格内距期内已完成巡逻轨迹50米以内的面积 ÷ 网格面积"
-    "（口径同 patrol.coverage，每个网格计一次；无边界的网格不计）。",
+    "（口径同巡逻覆盖统计，每个网格计一次；无边界的网格不计）。",
 )
 
 
@@ -564,7 +564,7 @@ _register(
     "patrol_hours",
     _("巡逻时长（小时）"),
     hours_batch,
-    "巡逻时长 = Σ（结束时间 − 开始时间）over 期内开始的已完成巡逻，单位小时（口径同 patrol.stats）。",
+    "巡逻时长 = 期内开始的已完成巡逻的（结束时间 − 开始时间）之和，单位小时（口径同群防群治统计）。",
     unit="",
     levels=ABOVE_GRID,
 )
@@ -597,7 +597,7 @@ _register(
     _("警民恳谈达标率"),
     meetings_batch,
     "警民恳谈达标率 = Σ 达标社区月数 ÷ Σ 社区月数；社区在一个自然月内召开恳谈会或开放日达到规定次数即该月达标，"
-    "期间涉及的月份整月评判（口径同 patrol.stats.meeting_compliance）。",
+    "期间涉及的月份整月评判（口径同群防群治的例会统计）。",
     target=1.0,
     levels=ABOVE_GRID,
 )
@@ -624,7 +624,7 @@ _register(
     _("志愿者人均参巡次数"),
     volunteers_batch,
     "志愿者人均参巡次数 = 期内已完成巡逻的志愿者人次之和 ÷ 期内在册志愿者人数（在用队伍的志愿者成员，"
-    "口径同 patrol.stats）。",
+    "口径同群防群治统计）。",
     unit="",
     levels=ABOVE_GRID,
 )
@@ -645,7 +645,7 @@ _register(
     "publicity_reach",
     _("宣传覆盖人次"),
     publicity_batch,
-    "宣传覆盖人次 = Σ 期内举办的“四防”宣传活动的受众人数（口径同 patrol.stats.publicity_figures）。",
+    "宣传覆盖人次 = Σ 期内举办的“四防”宣传活动的受众人数（口径同群防群治统计）。",
     unit="",
     levels=ABOVE_GRID,
 )

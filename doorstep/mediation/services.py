@@ -51,6 +51,7 @@ from doorstep.mediation.models import (
     Referral,
     Session,
 )
+from doorstep.org.choices import StaffKind
 from doorstep.org.models import Community, Grid, Staff
 from doorstep.org.territory import Territory
 from doorstep.org.workdays import WorkCalendar
@@ -239,6 +240,16 @@ def create_dispute(
         raise ServiceError(_("涉及人数过大"), code="involved_count")
     staff = getattr(by, "staff", None)
     first = staff if staff is not None and staff.kind in ("police", "auxiliary") and staff.active else None
+    # A mediator of the station taking a dispute in (a walk-in at the mediation room) mediates it there: it
+    # starts 调解室调解中 with them, not 首接调解中 with nobody able to move it on.
+    in_room = (
+        staff
+        if staff is not None
+        and staff.kind == StaffKind.MEDIATOR
+        and staff.active
+        and staff.station_id == station_id
+        else None
+    )
     due = security_due(now) if procedure == Procedure.SECURITY else people_due(now)
     territory = Territory.for_user(by)
 
@@ -266,9 +277,12 @@ def create_dispute(
                     facts=facts[:2000],
                     risk=risk,
                     violence_risk=bool(violence_risk),
-                    status=Status.ONSITE,
+                    status=Status.IN_ROOM if in_room else Status.ONSITE,
                     level=Level.COMMUNITY,
                     first_officer=first,
+                    mediator=in_room,
+                    transferred_at=now if in_room else None,
+                    assigned_at=now if in_room else None,
                     received_by=by,
                     received_at=now,
                     due_at=due,

@@ -33,6 +33,7 @@ from doorstep.org.territory import Territory
 from doorstep.patrol import access as patrol_access
 from doorstep.patrol import runs
 from doorstep.patrol.models import Team, TrackPoint
+from doorstep.registry.services import VISIT_ROLES
 from doorstep.registry.todo import DUE_SOON_DAYS, visit_todo
 
 MAX_ITEMS = 50
@@ -84,9 +85,12 @@ def alarms_part(user: Any) -> list[dict[str, Any]]:
 
 def visits_part(user: Any, today: dt.date) -> dict[str, list[dict[str, Any]]]:
     """Households of my grids due for a visit within DUE_SOON_DAYS, and the overdue ones (the registry's
-    visit to-do list: most urgent colour first)."""
+    visit to-do list: most urgent colour first). Nothing for roles that do not record visits (a patrol member
+    would be offered households the server then refuses)."""
     overdue: list[dict[str, Any]] = []
     due: list[dict[str, Any]] = []
+    if user.role not in VISIT_ROLES:
+        return {"overdue": overdue, "due": due}
     rows = visit_todo(user, today, days=DUE_SOON_DAYS).values(
         "id", "colour", "next_visit_due", "house__address__full_text", "head__name"
     )

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import PoliceRoom
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 # Codes other systems match on (badge numbers, the organisation's codes) and staff work phones; also the

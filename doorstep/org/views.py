@@ -188,8 +188,11 @@ def staff_list(request):
     filterset = StaffFilterSet(
         request.GET or None, queryset=selectors.staff_for(request.user), request=request
     )
+    can_add = any(_can_manage(request.user, s.pk) for s in selectors.stations_for(request.user))
     return render(
-        request, "org/staff_list.html", {"filter": filterset, "page": _paginate(request, filterset.qs)}
+        request,
+        "org/staff_list.html",
+        {"filter": filterset, "page": _paginate(request, filterset.qs), "can_add": can_add},
     )
 
 

@@ -670,6 +670,9 @@ def decide_concern(concern: PersonOfConcern, *, approve: bool, note: str = "", b
 
 
 # --- visits ---------------------------------------------------------------------------------------------
+VISIT_ROLES = frozenset({Role.OFFICER, Role.AUXILIARY, Role.DIRECTOR})  # who records 入户走访
+
+
 @transaction.atomic
 def record_visit(
     household: Household, *, findings: str, visited_at: dt.datetime | None = None, photo: Any = None, by: Any
@@ -677,7 +680,7 @@ def record_visit(
     """入户走访: resets the household's (and its house's) visit clock according to its colour."""
     household = Household.objects.select_for_update().get(pk=household.pk)
     grid = _grid(household.grid_id)
-    if by is None or by.role not in {Role.OFFICER, Role.AUXILIARY, Role.DIRECTOR}:
+    if by is None or by.role not in VISIT_ROLES:
         raise NotAllowed(_("只有社区民警、协勤员或所长可以登记走访"))
     require_writer(by, grid)
     visited_at = visited_at or timezone.now()

@@ -198,3 +198,15 @@ def test_inspection_errors_are_chinese(world, client_for):
         assert "检查当日您未挂点该派出所" in r.content.decode()
         assert client_for(world.evaluator).get(reverse("evaluation:inspection_new")).status_code == 403
         assert client_for(world.director).get(reverse("evaluation:inspection_new")).status_code == 403
+
+
+def test_the_date_boxes_show_today_in_the_form_a_date_box_reads(world, client_for):
+    """<input type=date> reads only YYYY-MM-DD: Django's Chinese format (2026/11/29) left the box empty, and
+    saving the form as shown was refused for a missing date."""
+    import re
+
+    from django.utils import timezone
+
+    body = client_for(world.evaluator).get(reverse("evaluation:link_new")).content.decode()
+    today = timezone.localdate().isoformat()
+    assert re.search(rf'type="date"[^>]*value="{today}"|value="{today}"[^>]*type="date"', body)

@@ -96,6 +96,16 @@ def test_only_the_stations_people_take_disputes_in_their_territory(med):
     assert d.first_officer is None
 
 
+def test_a_dispute_a_mediator_takes_in_is_mediated_in_the_room_by_them(med):
+    """A walk-in at the mediation room: it starts 调解室调解中 with the mediator who took it (it used to sit
+    首接调解中 with nobody, which nobody could move on, and count as settled on site)."""
+    d = new_dispute(med, by=med.mediator_user)
+    assert d.status == Status.IN_ROOM and d.mediator == med.mediator_user.staff
+    assert d.transferred_at == d.assigned_at == d.received_at
+    officer_taken = new_dispute(med)
+    assert officer_taken.status == Status.ONSITE and officer_taken.mediator is None
+
+
 def test_parties_audit_entries_carry_masked_numbers(med):
     d = new_dispute(med)
     party = d.parties.first()

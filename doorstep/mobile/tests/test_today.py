@@ -108,6 +108,15 @@ def test_visits_overdue_and_due_of_my_grids_with_the_heads_name_masked(world, cl
     assert [v["id"] for v in director["overdue"]] == [elsewhere.pk]
 
 
+def test_a_patrol_member_is_offered_no_visit_the_server_would_refuse(world, client_for):
+    household_due(world.grid_a, "张建华", timezone.localdate() - dt.timedelta(days=3))  # in the patrol's community
+
+    visits = client_for(world.patrol).get(TODAY).json()["visits"]
+
+    assert visits == {"overdue": [], "due": []}
+    assert client_for(world.officer_a).get(TODAY).json()["visits"]["overdue"]
+
+
 def test_duty_shows_the_shift_room_geofence_and_clock_in(world, client_for):
     now = timezone.now()
     shift = duty_services.create_shift(

@@ -228,6 +228,14 @@ def test_staff_form_is_404_for_officers_and_other_station(world, client_for):
     assert "选择一个有效的选项" in response.content.decode()
 
 
+def test_the_staff_list_offers_to_add_people_to_those_who_may(world, client_for):
+    """添加人员 on /org/staff/ for who may open /org/staff/new/ (a director, an administrator), not for an
+    officer (the button was once never shown to anyone)."""
+    for user in (world.director, world.admin):
+        assert "/org/staff/new/" in client_for(user).get("/org/staff/").content.decode()
+    assert "/org/staff/new/" not in client_for(world.officer_a).get("/org/staff/").content.decode()
+
+
 def test_every_module_shows_in_the_navbar_and_the_org_pages_share_a_dropdown(world, client_for):
     """Each entry renders its label (a template slip once rendered empty entries), and 组织机构, 网格编制 and
     审批 sit in one 组织管理 dropdown so a director's navbar keeps to one row."""

@@ -21,12 +21,20 @@
     dismiss: "关闭",
     location: "位置",
     queued: "已记录，联网后自动发送",
+    sending: "已记录，正在发送",
     failed: "记录失败",
     withdrawn: "该报警已改派他人",
   };
   const VIBRATION = [500, 200, 500, 200, 500];
   const RING_EVERY_MS = 4000;
   const RING_FOR_MS = 10 * 60 * 1000; // a phone in a pocket stops ringing on its own after ten minutes
+
+  // A phone refuses (and logs) a vibration before the page has had a tap; the tone waits for one anyway.
+  function vibrate(pattern) {
+    if (!navigator.vibrate) return;
+    if (navigator.userActivation && !navigator.userActivation.hasBeenActive) return;
+    navigator.vibrate(pattern);
+  }
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -111,7 +119,7 @@
       const until = Date.now() + RING_FOR_MS;
       const once = () => {
         if (!ringing || Date.now() > ringing.until) { stopRing(); return; }
-        if (navigator.vibrate) navigator.vibrate(VIBRATION);
+        vibrate(VIBRATION);
         tone();
         soundButton();
       };
@@ -122,7 +130,7 @@
       if (ringing) clearInterval(ringing.timer);
       ringing = null;
       if (banner) banner.classList.remove("is-ringing");
-      if (navigator.vibrate) navigator.vibrate(0);
+      vibrate(0);
       soundButton();
     }
     function soundButton() {
@@ -166,7 +174,7 @@
           accuracy: pos ? pos.accuracy : null,
           at,
         }, summary);
-        if (M.toast) M.toast(L.queued);
+        if (M.toast) M.toast(navigator.onLine ? L.sending : L.queued);
       } catch (err) {
         if (kind === "alarm_receive") delete mark.received;
         else delete mark.arrived;
