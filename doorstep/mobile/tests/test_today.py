@@ -109,7 +109,9 @@ def test_visits_overdue_and_due_of_my_grids_with_the_heads_name_masked(world, cl
 
 
 def test_a_patrol_member_is_offered_no_visit_the_server_would_refuse(world, client_for):
-    household_due(world.grid_a, "张建华", timezone.localdate() - dt.timedelta(days=3))  # in the patrol's community
+    household_due(
+        world.grid_a, "张建华", timezone.localdate() - dt.timedelta(days=3)
+    )  # in the patrol's community
 
     visits = client_for(world.patrol).get(TODAY).json()["visits"]
 
