@@ -157,7 +157,8 @@ def redis_channel_layer(url: str, **config: object) -> dict:
 
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis away: reads miss and writes are dropped instead of failing pages (core.cache; /readyz still says so)
+    CACHES = {"default": {"BACKEND": "doorstep.core.cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -74,6 +74,9 @@ def check_channel_layer() -> None:
 def check_cache() -> None:
     from django.core.cache import cache
 
+    ping = getattr(cache, "ping", None)
+    if ping is not None:
+        ping()  # the real error of an unreachable Redis (the cache itself answers misses then: core.cache)
     key = f"readyz:{uuid.uuid4().hex}"
     cache.set(key, "1", timeout=10)
     try:
