@@ -122,3 +122,15 @@ def test_the_service_worker_version_follows_the_app_version(client, monkeypatch)
 
     assert first != second
     assert re.search(r'const VERSION = "(\w+)"', client.get("/m/sw.js").content.decode()).group(1) == second
+
+
+def test_the_home_card_promises_each_role_only_what_its_phone_does(world, client_for):
+    """Only officers and auxiliaries are dispatched (their phone rings); a patrol member records no visits."""
+    rings, visits = "派警时手机会响铃并收到短信", "登记走访"
+    officer = client_for(world.officer_a).get("/").content.decode()
+    director = client_for(world.director).get("/").content.decode()
+    patrol = client_for(world.patrol).get("/").content.decode()
+    assert 'data-testid="mobile-workspace"' in officer + director + patrol
+    assert rings in officer and visits in officer
+    assert rings not in director and visits in director
+    assert rings not in patrol and visits not in patrol.split('data-testid="mobile-workspace"')[1][:800]
