@@ -10,7 +10,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n auto
 
 .DEFAULT_GOAL := help
-.PHONY: help demo run seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm bench-video bench-evaluation bench-portal
+.PHONY: help demo run docs seed-district test test-sqlite test-postgres lint format messages vendor-check clean system-deps bench bench-registry-import bench-alarm bench-video bench-evaluation bench-portal
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ demo: $(STAMP) ## Migrate, seed the demo district (idempotent) and serve at http
 run: $(STAMP) ## Serve without seeding
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py run --host $(HOST) --port $(PORT)
+
+docs: $(STAMP) system-deps ## User guides: a fresh demo district, every screenshot retaken in Chromium, HTML site + PDFs in var/docs/
+	$(PY) -m doorstep.manual all --out var/docs
 
 seed-district: $(STAMP) ## Seed the Fengze-sized district into a separate database (var/district/)
 	DOORSTEP_VAR_DIR=var/district $(PY) manage.py migrate --noinput -v0

@@ -74,6 +74,12 @@ def test_resident_scans_the_plate_asks_the_officer_and_reads_the_answer(world, l
     page.fill("#id_name", "林小梅")
     page.fill("#id_phone", "13766668888")
     page.screenshot(path=str(SCREENSHOTS / "portal-service-form-phone.png"), full_page=True)
+    # Scrolled to the end, the send button is clear of the fixed tab bar (Tabler's body of the window's height
+    # once kept the page's bottom padding from following a long form).
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    button_bottom = page.locator("[data-testid=submit-form] button[type=submit]").bounding_box()
+    tabbar_top = page.locator(".portal-tabbar").bounding_box()["y"]
+    assert button_bottom["y"] + button_bottom["height"] <= tabbar_top
     page.locator("[data-testid=submit-form] button[type=submit]").click()
     page.wait_for_selector("[data-testid=receipt-code]")
     code = page.inner_text("[data-testid=receipt-code]").strip()
