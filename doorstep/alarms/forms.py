@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from doorstep.alarms import devices, drills, stats
 from doorstep.alarms.choices import DeviceKind, Protocol
 from doorstep.alarms.models import AlarmDevice
+from doorstep.core.forms import StyledForm
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import Station
-from doorstep.registry.forms import DATETIME_WIDGET, StyledForm
+from doorstep.registry.forms import DATETIME_WIDGET
 from doorstep.registry.models import Unit
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -45,11 +45,10 @@ from doorstep.alarms.models import Alarm
 from doorstep.audit.models import AccessKind, AuditEntry
 from doorstep.audit.services import record_access
 from doorstep.core.errors import ServiceError
-from doorstep.core.forms import form_errors_text
+from doorstep.core.forms import form_errors_text, style
 from doorstep.core.ids import ascii_digits
 from doorstep.org.territory import Territory, get_in_territory
 from doorstep.registry import selectors as registry_selectors
-from doorstep.registry.forms import style
 
 PER_PAGE = 50
 

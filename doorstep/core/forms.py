@@ -38,3 +38,41 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )
         return super()._check_values(value)
+
+
+def style(form: forms.BaseForm) -> None:
+    """Tabler classes on every widget; invalid fields marked so the error shows next to them."""
+    errors = form._errors or {}  # never `form.errors` here: that would validate before the fields are final
+    for name, field in form.fields.items():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select | forms.SelectMultiple):
+            css = "form-select"
+        elif isinstance(widget, forms.HiddenInput):
+            continue
+        else:
+            css = "form-control"
+        if name in errors:
+            css += " is-invalid"
+        widget.attrs["class"] = css
+
+
+class StyledMixin:
+    """Tabler classes on a form's widgets, kept right after validation and after errors from a service."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        style(self)
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        style(self)
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        style(self)  # errors from the service arrive after validation
+
+
+class StyledForm(StyledMixin, forms.Form):
+    pass

@@ -13,13 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
+from doorstep.core.forms import StyledForm
 from doorstep.core.validators import within_service_years
 from doorstep.desk.choices import IntakeKind, IntakeStatus, LimitUnit
 from doorstep.desk.models import BusinessType, Intake
 from doorstep.desk.selectors import overdue_q
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import PoliceRoom, Staff
-from doorstep.registry.forms import DATETIME_WIDGET, StyledForm
+from doorstep.registry.forms import DATETIME_WIDGET
 
 REQUIRED = {"required": _("此项为必填项")}
 

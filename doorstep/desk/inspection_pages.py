@@ -25,14 +25,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.core.errors import ServiceError
-from doorstep.core.forms import form_errors_text
+from doorstep.core.forms import StyledForm, form_errors_text
 from doorstep.core.photos import private_file_response
 from doorstep.desk import inspections as insp
 from doorstep.desk import selectors
 from doorstep.desk.choices import InspectionStatus, TaskStatus
 from doorstep.desk.models import Checklist
 from doorstep.desk.views import _private
-from doorstep.registry.forms import DATE_WIDGET, StyledForm
+from doorstep.registry.forms import DATE_WIDGET
 
 REQUIRED = {"required": gettext_lazy("此项为必填项")}
 

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_POST
 
 from doorstep.accounts.choices import Role
 from doorstep.core.errors import ServiceError
-from doorstep.core.forms import form_errors_text
+from doorstep.core.forms import form_errors_text, style
 from doorstep.core.masking import mask_citizen_id, mask_phone
 from doorstep.desk import selectors, services
 from doorstep.desk.choices import CLOSED, STATUS_BADGES, IntakeKind, IntakeStatus
@@ -47,7 +47,7 @@ from doorstep.mediation import access as mediation_access
 from doorstep.org.territory import Territory
 from doorstep.patrol import runs as patrol_runs
 from doorstep.registry import privacy
-from doorstep.registry.forms import RevealForm, style
+from doorstep.registry.forms import RevealForm
 
 PER_PAGE = 50
 LIST_FILTERS = ("room", "kind", "status", "owner", "overdue")  # the list's filters that may go in a URL

@@ -7,10 +7,10 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core.forms import style
 from doorstep.core.validators import within_service_years
 from doorstep.duty.rules import ELIGIBLE_KINDS
 from doorstep.org.models import PoliceRoom, Staff
-from doorstep.registry.forms import style
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 INPUT_FORMATS = [LOCAL_INPUT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]

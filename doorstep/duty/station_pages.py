@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import style
 from doorstep.core.validators import within_service_years
 from doorstep.duty import station_duty
 from doorstep.duty.choices import StationDutyKind, SwapStatus
@@ -31,7 +32,6 @@ from doorstep.duty.pages import _render
 from doorstep.duty.services import week_start
 from doorstep.org.models import Staff
 from doorstep.org.territory import Territory, get_in_territory
-from doorstep.registry.forms import style
 
 
 def _station_for(request, pk: int):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core.forms import style
 from doorstep.core.validators import within_service_years
 from doorstep.duty.choices import AttendanceMark, CourseForm
 from doorstep.duty.forms import INPUT_FORMATS, LOCAL_INPUT, StaffChoiceField
 from doorstep.org.choices import StaffKind
 from doorstep.org.models import Staff, Station
-from doorstep.registry.forms import style
 
 DATE_FORMATS = ["%Y-%m-%d"]
 

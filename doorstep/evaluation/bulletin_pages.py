@@ -26,10 +26,10 @@ from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.audit.models import AccessKind
 from doorstep.audit.services import record_access
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.forms import style
 from doorstep.evaluation import bulletins, periods, star_pages
 from doorstep.evaluation.choices import PeriodKind
 from doorstep.evaluation.models_links import Bulletin, BulletinStatus
-from doorstep.registry.forms import style
 
 PER_PAGE = 24
 

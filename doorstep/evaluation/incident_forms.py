@@ -13,14 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
-from doorstep.core.forms import IdModelChoiceField
+from doorstep.core.forms import IdModelChoiceField, StyledForm, style
 from doorstep.core.validators import within_service_years
 from doorstep.evaluation import incidents
 from doorstep.evaluation.choices import INCIDENT_TYPES, Element, IncidentCategory
 from doorstep.evaluation.models import Baseline, Incident, Verification
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import Community, Grid, Station
-from doorstep.registry.forms import StyledForm, style
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 GRID_ERRORS = {

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.forms import style
 from doorstep.core.ids import id_param
 from doorstep.desk.choices import IntakeKind
 from doorstep.evaluation import access, baselines, incidents
@@ -41,7 +42,6 @@ from doorstep.evaluation.incident_forms import (
 )
 from doorstep.evaluation.models import Incident
 from doorstep.org.territory import Territory
-from doorstep.registry.forms import style
 from doorstep.registry.importers import FileError
 
 PER_PAGE = 50

@@ -26,11 +26,10 @@ from django.views.decorators.http import require_POST
 from doorstep.accounts.choices import Role
 from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.core.errors import NotAllowed, ServiceError
-from doorstep.core.forms import IdModelChoiceField, IdMultipleChoiceField
+from doorstep.core.forms import IdModelChoiceField, IdMultipleChoiceField, style
 from doorstep.evaluation import links
 from doorstep.evaluation.models_links import DepartmentLink, LeaderLink
 from doorstep.org.models import Station
-from doorstep.registry.forms import style
 
 PER_PAGE = 30
 MAX_FOLLOW_UPS = 5

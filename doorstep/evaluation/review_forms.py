@@ -11,13 +11,12 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
-from doorstep.core.forms import IdModelChoiceField
+from doorstep.core.forms import IdModelChoiceField, StyledForm
 from doorstep.evaluation import periods, spotchecks
 from doorstep.evaluation.engine import Period
 from doorstep.evaluation.models_review import CheckResult, ItemKind, Review, ReviewLevel, ReviewStatus
 from doorstep.org.models import Station
 from doorstep.org.territory import Territory
-from doorstep.registry.forms import StyledForm
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 PERIOD_HELP = _("如 2026-W48（周）、2026-11-3（旬）、2026-11（月）")

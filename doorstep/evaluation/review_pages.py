@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.forms import style
 from doorstep.evaluation import periods, reviews, spotchecks
 from doorstep.evaluation.models_review import ReviewLevel, ReviewStatus
 from doorstep.evaluation.review_forms import (
@@ -34,7 +35,6 @@ from doorstep.evaluation.review_forms import (
 from doorstep.org.choices import StaffKind
 from doorstep.org.models import Staff, Station
 from doorstep.org.territory import Territory
-from doorstep.registry.forms import style
 
 PER_PAGE = 50
 

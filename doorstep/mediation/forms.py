@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
+from doorstep.core.forms import StyledForm
 from doorstep.core.validators import within_service_years
 from doorstep.mediation.choices import (
     CLOCK_RUNNING,
@@ -29,7 +30,7 @@ from doorstep.mediation.models import Dispute, DisputeType
 from doorstep.mediation.services import PartyData, TermData
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import Community, Grid, Staff, Station
-from doorstep.registry.forms import DATE_WIDGET, DATETIME_WIDGET, StyledForm
+from doorstep.registry.forms import DATE_WIDGET, DATETIME_WIDGET
 
 PARTY_ROWS = 4
 TERM_ROWS = 5
@@ -101,7 +102,7 @@ class DisputeForm(Form):
             )
             self.fields[f"p{i}_phone"] = forms.CharField(label=_("联系电话"), max_length=20, required=False)
             self.fields[f"p{i}_address"] = forms.CharField(label=_("住址"), max_length=200, required=False)
-        from doorstep.registry.forms import style
+        from doorstep.core.forms import style
 
         style(self)
 
@@ -204,7 +205,7 @@ class AgreementForm(Form):
             )
             self.fields[f"t{i}_manner"] = forms.CharField(label=_("履行方式"), max_length=200, required=False)
             self.fields[f"t{i}_deadline"] = _date(_("履行期限"), required=False)
-        from doorstep.registry.forms import style
+        from doorstep.core.forms import style
 
         style(self)
 

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
@@ -26,7 +27,15 @@ from doorstep.org.models import CalendarDay, Staff, Station
 from doorstep.org.territory import Territory
 from doorstep.org.workdays import WorkCalendar, missing_years
 
-WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
+WEEKDAYS = (
+    gettext_lazy("周一"),
+    gettext_lazy("周二"),
+    gettext_lazy("周三"),
+    gettext_lazy("周四"),
+    gettext_lazy("周五"),
+    gettext_lazy("周六"),
+    gettext_lazy("周日"),
+)
 
 
 def _station(request, station_id: int | None) -> Station:

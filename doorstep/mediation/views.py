@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from doorstep.audit.models import AccessKind
 from doorstep.audit.services import record_access
 from doorstep.core.errors import NotAllowed, ServiceError
-from doorstep.core.forms import form_errors_text
+from doorstep.core.forms import form_errors_text, style
 from doorstep.core.masking import mask_citizen_id, mask_phone
 from doorstep.mediation import access, rota, services
 from doorstep.mediation.choices import CLOCK_RUNNING, CLOSED, OPEN, STATUS_BADGES, Level, Status
@@ -50,7 +50,7 @@ from doorstep.mediation.models import Agreement, DisputeType, Referral
 from doorstep.org.models import Staff
 from doorstep.org.territory import Territory
 from doorstep.registry import privacy
-from doorstep.registry.forms import RevealForm, style
+from doorstep.registry.forms import RevealForm
 
 PER_PAGE = 50
 CONFIRM_WARN_DAYS = 7

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core.forms import StyledForm, StyledMixin
 from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import PoliceRoom
 
@@ -15,7 +16,7 @@ CODE_PATTERN = r"^[0-9A-Za-z-]+$"
 WORK_PHONE_PATTERN = r"^[0-9-]{7,20}$"
 
 
-class AssignForm(forms.Form):
+class AssignForm(StyledForm):
     staff = forms.ModelChoiceField(label=_("人员"), queryset=None)
     position = forms.ChoiceField(label=_("岗位"), choices=Position.choices)
     started_on = forms.DateField(label=_("开始日期"), widget=DATE)
@@ -28,17 +29,17 @@ class AssignForm(forms.Form):
         ).order_by("kind", "name")
 
 
-class EndAssignmentForm(forms.Form):
+class EndAssignmentForm(StyledForm):
     ended_on = forms.DateField(label=_("离岗日期"), widget=DATE)
     reason = forms.CharField(label=_("离岗原因"), max_length=200)
 
 
-class DepartureRequestForm(forms.Form):
+class DepartureRequestForm(StyledForm):
     leave_on = forms.DateField(label=_("拟离岗日期"), widget=DATE)
     reason = forms.CharField(label=_("申请原因"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class SecondmentForm(forms.Form):
+class SecondmentForm(StyledForm):
     staff = forms.ModelChoiceField(label=_("社区民警"), queryset=None)
     destination = forms.CharField(label=_("抽调去向"), max_length=100)
     purpose = forms.CharField(label=_("抽调事由"), max_length=300)
@@ -56,12 +57,12 @@ class SecondmentForm(forms.Form):
         return data
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(StyledForm):
     decision = forms.ChoiceField(label=_("审批结果"), choices=[("approve", _("批准")), ("reject", _("驳回"))])
     note = forms.CharField(label=_("审批意见"), max_length=300, required=False)
 
 
-class PoliceRoomForm(forms.ModelForm):
+class PoliceRoomForm(StyledMixin, forms.ModelForm):
     class Meta:
         model = PoliceRoom
         fields = ["name", "address", "public_phone", "hours", "open_24h", "lng", "lat"]
@@ -79,7 +80,7 @@ class PoliceRoomForm(forms.ModelForm):
         return lat
 
 
-class StaffForm(forms.Form):
+class StaffForm(StyledForm):
     kind = forms.ChoiceField(label=_("人员类别"), choices=StaffKind.choices)
     name = forms.CharField(label=_("姓名"), max_length=50)
     badge_number = forms.RegexField(

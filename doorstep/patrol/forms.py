@@ -12,14 +12,14 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
-from doorstep.core.forms import IdMultipleChoiceField
+from doorstep.core.forms import IdMultipleChoiceField, StyledForm, style
 from doorstep.core.validators import within_service_years
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import Community
 from doorstep.patrol.choices import MeetingKind, PostStatus, TeamKind, Theme
 from doorstep.patrol.models import Campaign, Event, Meeting, Post, Team, Zone
 from doorstep.patrol.publicity import MAX_MATERIAL_ROWS, POST_BODY_MAX, POST_TITLE_MAX
-from doorstep.registry.forms import DATE_WIDGET, StyledForm, style
+from doorstep.registry.forms import DATE_WIDGET
 
 REQUIRED = {"required": _("此项为必填项")}
 DATE_ERRORS = {**REQUIRED, "invalid": _("请输入有效的日期")}

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from doorstep.core.errors import NotAllowed, ServiceError
-from doorstep.core.forms import form_errors_text
+from doorstep.core.forms import form_errors_text, style
 from doorstep.core.ids import id_param
 from doorstep.core.masking import mask_phone
 from doorstep.core.photos import private_file_response
@@ -52,7 +52,6 @@ from doorstep.patrol.forms import (
     ZoneFilterSet,
     ZoneForm,
 )
-from doorstep.registry.forms import style
 
 PER_PAGE = 50
 RECENT_EVENTS = 20

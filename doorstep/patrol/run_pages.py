@@ -31,6 +31,7 @@ from django_filters import fields as filter_fields
 
 from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.core.errors import NotAllowed, ServiceError
+from doorstep.core.forms import StyledForm
 from doorstep.core.photos import private_file_response
 from doorstep.core.requestdata import request_data
 from doorstep.core.validators import within_service_years
@@ -42,7 +43,7 @@ from doorstep.org.territory import Territory
 from doorstep.patrol import access, runs, tracks
 from doorstep.patrol.choices import FindingKind, PatrolStatus
 from doorstep.patrol.models import Patrol, Plan, Team
-from doorstep.registry.forms import DATETIME_WIDGET, StyledForm
+from doorstep.registry.forms import DATETIME_WIDGET
 
 PAGE_SIZE = 30
 MAX_FLAGGED_ON_MAP = 2000

@@ -12,12 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
 from doorstep.core.errors import ServiceError
-from doorstep.core.forms import IdModelChoiceField
+from doorstep.core.forms import IdModelChoiceField, StyledForm
 from doorstep.desk.models import BusinessType
 from doorstep.org.models import Community
 from doorstep.portal import phones, services
 from doorstep.portal.choices import Kind, Status
-from doorstep.registry.forms import StyledForm
 
 REQUIRED = {"required": _("此项为必填项")}
 WEEKDAYS = [

@@ -9,10 +9,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
-from doorstep.core.forms import IdModelChoiceField
+from doorstep.core.forms import IdModelChoiceField, StyledForm
 from doorstep.core.validators import within_service_years
 from doorstep.portal.notices import BODY_MAX, TITLE_MAX
-from doorstep.registry.forms import DATE_WIDGET, StyledForm
+from doorstep.registry.forms import DATE_WIDGET
 
 REQUIRED = {"required": _("此项为必填项")}
 

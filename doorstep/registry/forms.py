@@ -15,6 +15,7 @@ from django.forms.models import fields_for_model, model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.core import crypto
+from doorstep.core.forms import StyledForm, style
 from doorstep.org.models import Grid
 from doorstep.registry import privacy, rules
 from doorstep.registry.choices import ConcernType, PersonCategory
@@ -28,38 +29,6 @@ def _formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
     if isinstance(db_field, models.DateField) and not isinstance(db_field, models.DateTimeField):
         kwargs["widget"] = DATE_WIDGET
     return db_field.formfield(**kwargs)
-
-
-def style(form: forms.BaseForm) -> None:
-    """Tabler classes on every widget; invalid fields marked so the error shows next to them."""
-    errors = form._errors or {}  # never `form.errors` here: that would validate before the fields are final
-    for name, field in form.fields.items():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select | forms.SelectMultiple):
-            css = "form-select"
-        elif isinstance(widget, forms.HiddenInput):
-            continue
-        else:
-            css = "form-control"
-        if name in errors:
-            css += " is-invalid"
-        widget.attrs["class"] = css
-
-
-class StyledForm(forms.Form):
-    def full_clean(self) -> None:
-        super().full_clean()
-        style(self)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        style(self)
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        style(self)  # errors from the service arrive after validation
 
 
 class RegistryForm(StyledForm):

@@ -11,9 +11,9 @@ from django.forms.models import model_to_dict
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import StyledForm
 from doorstep.core.geo import GeometryError, check_point
 from doorstep.org.models import Grid, Station
-from doorstep.registry.forms import StyledForm
 from doorstep.video import services
 from doorstep.video.choices import Driver, EventStatus, Hotspot
 from doorstep.video.models import Camera, CameraGroup, Speaker, WarningPreset

@@ -29,9 +29,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import style
 from doorstep.core.ids import id_param
 from doorstep.core.requestdata import request_data
-from doorstep.registry.forms import style
 from doorstep.video import access, selectors, services
 from doorstep.video.choices import CameraStatus, DeliveryStatus, EventStatus
 from doorstep.video.filtersets import CameraFilterSet, SpeakerFilterSet

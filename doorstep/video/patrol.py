@@ -28,11 +28,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from doorstep.core.errors import ServiceError
+from doorstep.core.forms import style
 from doorstep.core.ids import id_param
 from doorstep.core.requestdata import request_data
 from doorstep.org.models import Station
 from doorstep.org.territory import Territory, get_in_territory
-from doorstep.registry.forms import style
 from doorstep.video import access, live, selectors, services
 from doorstep.video.choices import FindingResult, RunStatus
 from doorstep.video.models import Camera, PatrolTour, Speaker, TourFinding, TourRun, TourStop

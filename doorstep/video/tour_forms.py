@@ -13,10 +13,10 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from doorstep.core.forms import StyledForm
 from doorstep.core.ids import ascii_digits
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import GridAssignment
-from doorstep.registry.forms import StyledForm
 from doorstep.video import access
 from doorstep.video.choices import RunStatus
 from doorstep.video.models import Camera, PatrolTour, TourRun

@@ -450,6 +450,19 @@ def test_rota_page_shows_the_month_and_the_mediators(med, client_for, time_machi
     assert ('data-testid="rota-generate"' in body) == (username in ("director", "admin"))
 
 
+def test_rota_page_heads_the_weekdays_in_the_reader_s_language(med, client_for):
+    c = client_for(med.director)
+    chinese = c.get(rota_url(med)).content.decode()
+    assert all(f">{day}</th>" in chinese for day in ("周一", "周六", "周日"))
+    c.cookies["django_language"] = "en"
+    english = c.get(rota_url(med)).content.decode()
+    assert (
+        ">Mon</th>" in english
+        and ">Sun</th>" in english
+        and "WEEK" not in english.upper().replace("WEEKEND", "")
+    )
+
+
 def test_rota_page_is_404_for_patrol_and_another_stations_director(med, client_for):
     assert client_for(med.patrol).get("/mediation/rota/").status_code == 404
     assert client_for(med.patrol).get(rota_url(med)).status_code == 404

@@ -236,6 +236,25 @@ def test_the_staff_list_offers_to_add_people_to_those_who_may(world, client_for)
     assert "/org/staff/new/" not in client_for(world.officer_a).get("/org/staff/").content.decode()
 
 
+def test_the_org_forms_wear_the_same_controls_as_every_other_form(world, client_for):
+    """Tabler classes on the staff, secondment and departure forms (they were bare browser widgets)."""
+    import re
+
+    body = client_for(world.director).get("/org/staff/new/").content.decode()
+    assert re.search(
+        r'<input[^>]*name="name"[^>]*class="form-control|class="form-control[^"]*"[^>]*name="name"', body
+    )
+    assert re.search(
+        r'<select[^>]*name="kind"[^>]*class="form-select|class="form-select[^"]*"[^>]*name="kind"', body
+    )
+    approvals = client_for(world.director).get("/org/approvals/").content.decode()
+    assert 'name="destination"' in approvals
+    assert re.search(
+        r'class="form-control[^"]*"[^>]*name="destination"|name="destination"[^>]*class="form-control',
+        approvals,
+    )
+
+
 def test_every_module_shows_in_the_navbar_and_the_org_pages_share_a_dropdown(world, client_for):
     """Each entry renders its label (a template slip once rendered empty entries), and 组织机构, 网格编制 and
     审批 sit in one 组织管理 dropdown so a director's navbar keeps to one row."""
