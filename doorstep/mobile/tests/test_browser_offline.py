@@ -38,8 +38,10 @@ from doorstep.core.tests.browser import (  # noqa: F401 - fixtures
     sign_in,
     world,
 )
+from doorstep.duty import services as duty_services
 from doorstep.duty.models import Attendance
 from doorstep.mobile.models import Device, ItemStatus, SyncItem
+from doorstep.org.models import PoliceRoom
 from doorstep.patrol.choices import PatrolStatus
 from doorstep.patrol.models import Finding, Patrol, TrackPoint
 from doorstep.registry import services as registry_services
@@ -375,7 +377,25 @@ def test_clock_in_from_the_today_tab_sends_the_phones_position(world, live_serve
     _toast(page, "已发送")
     attendance = Attendance.objects.get(staff=world.users["officer_a"].staff)
     assert attendance.room_id == world.room_c1.pk and attendance.clock_out_at is None
-    # Today's work is reloaded after the record was saved: the duty card says so.
+    # Today's work is reloaded after the record was saved: the duty card says so, with the clock-in time, the
+    # room clocked in at and not the other room's shift; 签到 is off until 签退.
     page.wait_for_function("() => document.getElementById('today-duty').textContent.includes('已签到')")
+    # A shift later today at another room of the station: while clocked in here, it is not this card's time.
+    later = timezone.localtime() + dt.timedelta(hours=3)
+    later = later.replace(minute=17 if later.minute != 17 else 23, second=0, microsecond=0)
+    duty_services.create_shift(
+        room=PoliceRoom.objects.get(name="东星警务室"),
+        staff=world.users["officer_a"].staff,
+        starts_at=later,
+        ends_at=later + dt.timedelta(hours=2),
+        by=world.director,
+    )
+    page.reload()
+    page.wait_for_function("() => document.getElementById('today-duty').textContent.includes('已签到')")
+    card = page.inner_text("#today-duty")
+    assert "西福警务室" in card and timezone.localtime(attendance.clock_in_at).strftime("%H:%M") in card
+    assert later.strftime("%H:%M") not in card
+    assert page.locator("#today-duty [data-testid=clock-in]").is_disabled()
+    assert page.locator("#today-duty [data-testid=clock-out]").is_enabled()
     context.close()
     _check(watch, server)

@@ -580,12 +580,17 @@
     const room = duty.room || shift.room;
     const roomId = room && typeof room === "object" ? room.id : room || shift.room_id || duty.room_id;
     if (!roomId && !duty.clocked_in) return null;
+    // While clocked in, the card is about that attendance: a next shift at another room is not its time.
+    const shiftRoom = shift.room && typeof shift.room === "object" ? shift.room.id : shift.room;
+    const shiftHere = !duty.clocked_in || (shiftRoom && roomId && Number(shiftRoom) === Number(roomId));
+    const attendance = duty.attendance || {};
     return {
       room: roomId ? Number(roomId) : null,
       roomName: (room && room.name) || shift.room_name || duty.room_name || "",
-      starts: shift.starts || shift.starts_at || "",
-      ends: shift.ends || shift.ends_at || "",
+      starts: shiftHere ? shift.starts || shift.starts_at || "" : "",
+      ends: shiftHere ? shift.ends || shift.ends_at || "" : "",
       clockedIn: Boolean(duty.clocked_in),
+      clockedInAt: attendance.clock_in_at || "",
     };
   }
 
@@ -595,9 +600,11 @@
       "div",
       { class: "m-card" },
       el("div", { class: "fw-bold", text: duty.roomName || "警务室值守" }),
-      el("div", { class: "small text-secondary", text: [when, duty.clockedIn ? "已签到" : "未签到"].filter(Boolean).join(" · ") }),
+      el("div", { class: "small text-secondary", text: [when, duty.clockedIn ? `已签到${duty.clockedInAt ? " " + hhmm(duty.clockedInAt) : ""}` : "未签到"].filter(Boolean).join(" · ") }),
       el("div", { class: "d-flex gap-2 mt-2" },
-        el("button", { type: "button", class: "btn btn-success flex-fill m-big", "data-testid": "clock-in", text: "签到", disabled: !duty.room, onclick: (event) => clock("clock_in", duty, event) }),
+        // 签到 only while not clocked in (the server would refuse a second one); 签退 stays, as a clock-in made
+        // offline is not in this list yet.
+        el("button", { type: "button", class: "btn btn-success flex-fill m-big", "data-testid": "clock-in", text: "签到", disabled: !duty.room || duty.clockedIn, onclick: (event) => clock("clock_in", duty, event) }),
         el("button", { type: "button", class: "btn btn-outline-secondary flex-fill m-big", "data-testid": "clock-out", text: "签退", onclick: (event) => clock("clock_out", duty, event) })),
     );
   }
@@ -612,7 +619,7 @@
       await clockNow(kind, duty);
     } finally {
       clocking = false;
-      if (button && button.isConnected) button.disabled = kind === "clock_in" && !duty.room;
+      if (button && button.isConnected) button.disabled = kind === "clock_in" && (!duty.room || duty.clockedIn);
     }
   }
 
