@@ -247,6 +247,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- i18n -----------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
+# dates in form fields as <input type=date> reads them (doorstep/formats/zh_Hans/formats.py)
+FORMAT_MODULE_PATH = ["doorstep.formats"]
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"

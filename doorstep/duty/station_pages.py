@@ -66,7 +66,7 @@ class AssignForm(forms.Form):
         validators=[within_service_years],
         input_formats=["%Y-%m-%d"],
         error_messages=_DATE,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     staff = StaffChoiceField(label=gettext_lazy("人员"), queryset=Staff.objects.none(), error_messages=_REQ)
 
@@ -133,14 +133,14 @@ class ExceptionForm(forms.Form):
         validators=[within_service_years],
         input_formats=["%Y-%m-%d"],
         error_messages=_DATE,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     ends_on = forms.DateField(
         label=gettext_lazy("结束日期"),
         validators=[within_service_years],
         input_formats=["%Y-%m-%d"],
         error_messages=_DATE,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     reason = forms.CharField(
         label=gettext_lazy("例外理由"),

@@ -51,7 +51,7 @@ class LinkForm(ServiceErrorsMixin, forms.Form):
     department = forms.CharField(label=gettext_lazy("部门"), max_length=50, required=False)
     station = IdModelChoiceField(label=gettext_lazy("部门挂点派出所"), queryset=None, required=False)
     started_on = forms.DateField(
-        label=gettext_lazy("开始日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=gettext_lazy("开始日期"), widget=forms.DateInput(attrs={"type": "date"})
     )
     note = forms.CharField(label=gettext_lazy("备注"), max_length=200, required=False)
 
@@ -83,7 +83,7 @@ class LinkForm(ServiceErrorsMixin, forms.Form):
 class InspectionForm(ServiceErrorsMixin, forms.Form):
     station = IdModelChoiceField(label=gettext_lazy("派出所"), queryset=None)
     inspected_on = forms.DateField(
-        label=gettext_lazy("检查日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=gettext_lazy("检查日期"), widget=forms.DateInput(attrs={"type": "date"})
     )
     findings = forms.CharField(
         label=gettext_lazy("检查情况"), max_length=4000, widget=forms.Textarea(attrs={"rows": 5})

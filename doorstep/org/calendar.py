@@ -77,13 +77,13 @@ def clear_day(day: CalendarDay, *, by: Any) -> None:
 class CalendarForm(forms.Form):
     start = forms.DateField(
         label=gettext_lazy("开始日期"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
         validators=[within_service_years],
         error_messages=REQUIRED,
     )
     end = forms.DateField(
         label=gettext_lazy("结束日期"),
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
         validators=[within_service_years],
         error_messages=REQUIRED,
     )

@@ -7,7 +7,7 @@ from doorstep.core.forms import StyledForm, StyledMixin
 from doorstep.org.choices import Position, StaffKind
 from doorstep.org.models import PoliceRoom
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = forms.DateInput(attrs={"type": "date"})
 
 
 # Codes other systems match on (badge numbers, the organisation's codes) and staff work phones; also the

@@ -169,13 +169,9 @@ class ResponseFilterForm(forms.Form):
     station = IdModelChoiceField(queryset=Station.objects.none(), required=False, label=_("派出所"))
     community = IdModelChoiceField(queryset=Community.objects.none(), required=False, label=_("社区"))
     date_from = forms.DateField(
-        required=False,
-        label=_("提交日期自"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        required=False, label=_("提交日期自"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
-        required=False, label=_("至"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    date_to = forms.DateField(required=False, label=_("至"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
