@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -33,70 +33,43 @@ class ResilientRedisCache(RedisCache):
     def ping(self) -> None:
         self._cache.get_client(write=True).ping()
 
-    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        try:
-            return super().get(key, default, version)
-        except UNREACHABLE as error:
-            _unreachable("get", error)
-            return default
 
-    def get_many(self, keys: Any, version: int | None = None) -> dict:
-        try:
-            return super().get_many(keys, version)
-        except UNREACHABLE as error:
-            _unreachable("get_many", error)
-            return {}
+def _resilient(name: str, fallback: Callable[..., Any]) -> Callable[..., Any]:
+    """RedisCache's `name`, answering fallback(*args, **kwargs) — a miss, a dropped write — when Redis is away."""
+    method = getattr(RedisCache, name)
 
-    def has_key(self, key: Any, version: int | None = None) -> bool:
+    def call(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().has_key(key, version)
+            return method(self, *args, **kwargs)
         except UNREACHABLE as error:
-            _unreachable("has_key", error)
-            return False
+            _unreachable(name, error)
+            return fallback(*args, **kwargs)
 
-    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
-        try:
-            super().set(key, value, timeout, version)
-        except UNREACHABLE as error:
-            _unreachable("set", error)
+    call.__name__ = name
+    return call
 
-    def set_many(self, data: dict, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> list:
-        try:
-            return super().set_many(data, timeout, version)
-        except UNREACHABLE as error:
-            _unreachable("set_many", error)
-            return list(data)
 
-    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        try:
-            return super().add(key, value, timeout, version)
-        except UNREACHABLE as error:
-            _unreachable("add", error)
-            return True  # as if first: a "once a minute" record is written, a rate limit counts from one
+def _default(key: Any, default: Any = None, version: int | None = None) -> Any:
+    return default
 
-    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
-        try:
-            return super().incr(key, delta, version)
-        except UNREACHABLE as error:
-            _unreachable("incr", error)
-            return delta
 
-    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        try:
-            return super().touch(key, timeout, version)
-        except UNREACHABLE as error:
-            _unreachable("touch", error)
-            return False
+def _first_step(key: Any, delta: int = 1, version: int | None = None) -> int:
+    return delta
 
-    def delete(self, key: Any, version: int | None = None) -> bool:
-        try:
-            return super().delete(key, version)
-        except UNREACHABLE as error:
-            _unreachable("delete", error)
-            return False
 
-    def delete_many(self, keys: Any, version: int | None = None) -> None:
-        try:
-            super().delete_many(keys, version)
-        except UNREACHABLE as error:
-            _unreachable("delete_many", error)
+# What each operation answers while Redis is away: reads miss, writes are dropped, `add` acts as if first (a
+# "once a minute" record is written, a rate limit counts from one), a counter counts from its first step.
+FALLBACKS: dict[str, Callable[..., Any]] = {
+    "get": _default,
+    "get_many": lambda *args, **kwargs: {},
+    "has_key": lambda *args, **kwargs: False,
+    "set": lambda *args, **kwargs: None,
+    "set_many": lambda data, *args, **kwargs: list(data),
+    "add": lambda *args, **kwargs: True,
+    "incr": _first_step,
+    "touch": lambda *args, **kwargs: False,
+    "delete": lambda *args, **kwargs: False,
+    "delete_many": lambda *args, **kwargs: None,
+}
+for _name, _fallback in FALLBACKS.items():
+    setattr(ResilientRedisCache, _name, _resilient(_name, _fallback))

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from doorstep.manual.roles import TOUR_USERS, TOURS
-from doorstep.manual.tour import DESKTOP, PHONE, Ctx, Shot, shots_of
+from doorstep.manual.tour import DESKTOP, PHONE, TIME_ZONE, Ctx, Shot, shots_of
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -129,11 +129,19 @@ def locate(page, what: str):
     return None
 
 
+def sign_in(page, user: str) -> None:
+    """Through the login form the page shows, as the demo user `user`."""
+    page.fill("#id_username", user)
+    page.fill("#id_password", PASSWORD)
+    page.locator("form:has(#id_password) button[type=submit]").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
 class Tab:
     """One signed-in browser context (desktop or phone) of a role, with its page and watch."""
 
     def __init__(self, browser, base: str, user: str | None, phone: bool) -> None:
-        options = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "viewport": PHONE if phone else DESKTOP}
+        options = {"locale": "zh-CN", "timezone_id": TIME_ZONE, "viewport": PHONE if phone else DESKTOP}
         if phone:
             options.update(is_mobile=True, has_touch=True, user_agent=PHONE_UA, device_scale_factor=2)
         self.context = browser.new_context(**options)
@@ -144,10 +152,7 @@ class Tab:
             self.watch.attach(self.page)
             if user:
                 self.page.goto(f"{base}/accounts/login/")
-                self.page.fill("#id_username", user)
-                self.page.fill("#id_password", PASSWORD)
-                self.page.locator("form:has(#id_password) button[type=submit]").click()
-                self.page.wait_for_url(lambda url: "/accounts/login/" not in url)
+                sign_in(self.page, user)
         except Exception:
             self.context.close()
             raise

@@ -9,6 +9,7 @@ the tests run the roles in any order, on more than one server.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import re
@@ -18,10 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from doorstep.manual.roles import ROOT, TOURS
 
 DESKTOP = {"width": 1366, "height": 860}
+TIME_ZONE = "Asia/Shanghai"  # the demo's (settings.TIME_ZONE): the browser's clock and the tours' "today"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -79,9 +82,19 @@ class Ctx:
         """Run `manage.py <args>` on the server's database (its DOORSTEP_VAR_DIR); its output."""
         return manage(self.env, *args, check=check, timeout=120)
 
+    def press(self, device_id: str) -> str:
+        """A demo alarm button pressed, signed with its real credentials (`simulate_press`) and sent to this
+        server: the alarm arrives as from the device."""
+        return self.manage("simulate_press", device_id, "--url", self.base)
+
     def django(self, code: str) -> str:
         """Run Python in `manage.py shell` on the server's database (to find a record the tour needs); stdout."""
         return self.manage("shell", "-c", code).strip()
+
+
+def local_today() -> dt.date:
+    """Today on the demo's clock (the tours fill dates the way a user there would)."""
+    return dt.datetime.now(ZoneInfo(TIME_ZONE)).date()
 
 
 def manage(env: dict[str, str], *args: str, check: bool = True, timeout: float = 600) -> str:

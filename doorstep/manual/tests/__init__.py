@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from doorstep.manual.shoot import CHROMIUM
 
 
 def require_chromium() -> None:

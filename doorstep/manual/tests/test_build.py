@@ -47,7 +47,9 @@ def test_the_site_has_every_guide_and_asks_nothing_from_outside(tmp_path):
         for target in re.findall(r'href="([^"#]+\.html)', text):
             assert (site / target).is_file(), f"{path.name} links a missing page {target}"
     # the operations guide is in the site too, its links between files kept
-    assert (site / "ops-readme.html").is_file() or any(site.glob("ops-*.html"))
+    operations = sorted(p.name for p in site.glob("ops-*.html"))
+    assert "ops-readme.html" in operations and "ops-failures.html" in operations
+    assert 'href="ops-backup.html' in (site / "ops-readme.html").read_text(encoding="utf-8")
     assert (site / build.FONT.name).is_file()
 
 

@@ -3,15 +3,12 @@ tour signs in through the login form itself, as the officer)."""
 
 from __future__ import annotations
 
-from doorstep.manual.shoot import PASSWORD
+from doorstep.manual.shoot import sign_in
 from doorstep.manual.tour import Shot
 
 
 def _sign_in_and_open_the_account_menu(page, ctx) -> None:
-    page.fill("#id_username", "officer")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    sign_in(page, "officer")
     page.get_by_label("账户", exact=True).click()
     page.get_by_text("我的账户与接口令牌", exact=True).wait_for()
 

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from doorstep.manual.tour import Ctx, Shot
-
-
-def today() -> dt.date:
-    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
-
+from doorstep.manual.tour import Ctx, Shot, local_today
 
 # The secondment the tour asks for and then rejects itself, so that the staffing of the demo stays as seeded.
 DESTINATION = "分局巡特警大队（演示）"
@@ -22,8 +16,8 @@ def fill_secondment(page, ctx: Ctx) -> None:
     staff.select_option(label=staff.locator("option", has_text="廖强").first.inner_text())
     form.get_by_label("抽调去向").fill(DESTINATION)
     form.get_by_label("抽调事由").fill("元旦重大活动安保")
-    form.get_by_label("开始日期").fill((today() + dt.timedelta(days=30)).isoformat())
-    form.get_by_label("结束日期").fill((today() + dt.timedelta(days=36)).isoformat())
+    form.get_by_label("开始日期").fill((local_today() + dt.timedelta(days=30)).isoformat())
+    form.get_by_label("结束日期").fill((local_today() + dt.timedelta(days=36)).isoformat())
 
 
 def pending(page):
@@ -56,13 +50,13 @@ def fill_shift(page, ctx: Ctx) -> None:
     page.wait_for_load_state("networkidle")
     staff = page.get_by_label("值守人员")
     staff.select_option(index=1)
-    day = today() + dt.timedelta(days=3)
+    day = local_today() + dt.timedelta(days=3)
     page.get_by_label("开始时间").fill(f"{day.isoformat()}T00:00")
     page.get_by_label("结束时间").fill(f"{day.isoformat()}T08:00")
 
 
 def choose_xun(page, ctx: Ctx) -> None:
-    day = today()
+    day = local_today()
     xun = 1 if day.day <= 10 else 2 if day.day <= 20 else 3
     form = page.locator("form", has=page.get_by_role("button", name="生成考核草稿"))
     form.get_by_label("考核层级").select_option(label="旬考核（派出所评民警、协勤）")

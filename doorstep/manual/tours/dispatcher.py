@@ -29,7 +29,7 @@ print("ok")
 
 def press(ctx: Ctx) -> None:
     ctx.django(FRAMES)
-    ctx.manage("simulate_press", DEVICE, "--url", ctx.base)
+    ctx.press(DEVICE)
 
 
 def card(page):

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
-from doorstep.manual.tour import Shot
+from doorstep.manual.tour import Shot, local_today
 
 # The tour scores the current month's station reviews (the leader's tour signs off last month's), draws a spot
 # check in 清源派出所, links a department, and drafts and publishes last month's bulletin. It never confirms a
 # star: the star shows on everyone's home page.
-
-
-def today() -> dt.date:
-    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 def accept_dialogs(page) -> None:
@@ -27,7 +20,7 @@ def fill_generate(page, ctx) -> None:
         form.get_by_label("月考核（分局评派出所）").check()
     else:
         level.select_option(label="月考核（分局评派出所）")
-    form.locator("[name=period]").fill(today().strftime("%Y-%m"))
+    form.locator("[name=period]").fill(local_today().strftime("%Y-%m"))
 
 
 def generate(page, ctx) -> None:
@@ -58,7 +51,7 @@ def draw(page, ctx) -> None:
     page.get_by_role("button", name="随机抽取").click()
     page.wait_for_load_state("networkidle")
     form = page.locator("form[action*='/record/']").first
-    form.get_by_label("检查日期").fill(today().isoformat())
+    form.get_by_label("检查日期").fill(local_today().isoformat())
     form.get_by_label("检查内容").fill("抽查10户走访记录，电话回访核实")
     form.get_by_label("结果").select_option(label="合格")
     form.get_by_label("得分（0–100，可不填）").fill("90")
@@ -69,7 +62,7 @@ def fill_link(page, ctx) -> None:
     page.get_by_label("挂点类型").select_option(label="部门挂点")
     page.get_by_label("部门", exact=True).fill("治安大队")
     page.get_by_label("部门挂点派出所").select_option(label="清源派出所")
-    page.get_by_label("开始日期").fill(today().isoformat())
+    page.get_by_label("开始日期").fill(local_today().isoformat())
     page.get_by_label("备注").fill("每周一次业务指导")
 
 

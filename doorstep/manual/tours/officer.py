@@ -7,6 +7,7 @@ queue that holds it until the connection returns, the lookup, the map — and an
 
 from __future__ import annotations
 
+from doorstep.manual.shoot import sign_in
 from doorstep.manual.tour import Shot
 
 DEVICE = "KU00008-01"  # the button at 丰泽区教育局 (the officer's station; no other tour presses it)
@@ -81,7 +82,7 @@ def _send(page, ctx) -> None:
 
 def _press(ctx) -> None:
     """Someone presses the demo button at 丰泽区教育局: an alarm comes into the station's console."""
-    ctx.manage("simulate_press", DEVICE, "--url", ctx.base)
+    ctx.press(DEVICE)
 
 
 def _dispatch(page, ctx) -> None:
@@ -100,10 +101,7 @@ def _dispatch(page, ctx) -> None:
     try:
         desk = other.new_page()
         desk.goto(ctx.url("/accounts/login/"))
-        desk.fill("#id_username", "dispatcher")
-        desk.fill("#id_password", "Doorstep@2026")
-        desk.locator("form:has(#id_password) button[type=submit]").click()
-        desk.wait_for_url(lambda url: "/accounts/login/" not in url)
+        sign_in(desk, "dispatcher")
         token = next(c["value"] for c in other.cookies() if c["name"] == "csrftoken")
         desk.request.post(
             ctx.url(f"/alarms/{alarm}/dispatch/"),
