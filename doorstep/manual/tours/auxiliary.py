@@ -27,10 +27,15 @@ def _open_visit_empty(page, ctx) -> None:
 
 
 def _at_the_room(page, ctx) -> None:
+    """At 西福警务室, whatever the hour: the seed may have clocked the auxiliary in for a shift under way (that
+    attendance is closed first), and the room chosen by default is the one of the shift now or next, which
+    may be another room."""
     page.context.grant_permissions(["geolocation"], origin=ctx.base)
     page.context.set_geolocation(ROOM)
     page.reload()
     page.wait_for_load_state("networkidle")
+    _clock_out(page, ctx)
+    page.locator("#clock-room").select_option(label="西福警务室")
 
 
 def _clock_in(page, ctx) -> None:
