@@ -298,6 +298,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "doorstep.core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# A filter's "no choice" reads 全部 (all), not Django's "---------"
+FILTERS_EMPTY_CHOICE_LABEL = _("全部")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Doorstep 家门口派出所 API",
     "DESCRIPTION": "社区警务平台接口。认证：会话或 `Authorization: Token <key>`。",

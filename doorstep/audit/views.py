@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
-from doorstep.audit import review
+from doorstep.audit import display, review
 from doorstep.audit.filtersets import AccessEntryFilterSet, AuditEntryFilterSet
 from doorstep.audit.models import AccessEntry, AccessKind, AuditEntry
 from doorstep.audit.services import record_access
@@ -31,7 +31,8 @@ def log(request):
     else:
         filterset = AuditEntryFilterSet(params or None, queryset=AuditEntry.objects.all(), request=request)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    return render(request, "audit/log.html", {"filter": filterset, "page": page, "tab": tab})
+    rows = display.rows(page.object_list) if tab == "changes" else []
+    return render(request, "audit/log.html", {"filter": filterset, "page": page, "tab": tab, "rows": rows})
 
 
 def _week_from(request) -> tuple[review.Week, str]:

@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from doorstep.core.ids import id_param
+
+
+def yes_no_select(yes: Any = None, no: Any = None) -> forms.Select:
+    """The widget of a yes/no filter: 全部 / yes / no. A BooleanFilter's own widget offers 未知/是/否, and 未知
+    reads as a value of the data, not as "do not filter"."""
+    return forms.Select(choices=[("", _("全部")), ("true", yes or _("是")), ("false", no or _("否"))])
 
 
 def form_errors_text(form: forms.BaseForm) -> str:

@@ -134,17 +134,32 @@ class DomainCollector:
     The alarm latency histogram is computed over the alarms *received in the last hour* (drills included),
     from `received_at - pressed_at`: a sliding window, not a counter — query it without rate()."""
 
+    failed = False  # set by each collect(): the database could not be read in this scrape
+
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
             "doorstep_domain_metrics_up", "1 if the domain gauges could be read from the database."
         )
-        try:
-            metrics = list(self._collect())
-        except Exception:  # the database is down: say so, keep the process metrics
-            logger.warning("domain metrics: database read failed", exc_info=True)
+        from doorstep.core import health
+
+        # First a SELECT 1 bounded like /readyz's (2 s): with the database unreachable, the queries below
+        # would each wait out the connection pool's timeout (10 s) and the scrape would outlive Prometheus'.
+        reachable = health.run_checks({"database": health.check_database})["database"]
+        if not reachable["ok"]:
+            logger.warning("domain metrics: database unreachable (%s)", reachable["error"])
+            self.failed = True
             up.add_metric([], 0)
             yield up
             return
+        try:
+            metrics = list(self._collect())
+        except Exception:  # the database failed the queries: say so, keep the process metrics
+            logger.warning("domain metrics: database read failed", exc_info=True)
+            self.failed = True
+            up.add_metric([], 0)
+            yield up
+            return
+        self.failed = False
         yield from metrics
         up.add_metric([], 1)
         yield up
@@ -204,11 +219,20 @@ class AlarmdCollector:
     """`doorstep_alarmd_active`: how many alarmd processes hold the alarmd lock of this database right now
     (alarms.leadership) — 1 is healthy, 0 means no receiver is running anywhere. Read at scrape time from the
     lock itself (PostgreSQL pg_locks; the lock file on SQLite), so it is the same in every web worker and
-    counts a separate `doorstep alarmd` on another host as well."""
+    counts a separate `doorstep alarmd` on another host as well.
+
+    Not read when the domain gauges of the same scrape found the database unreachable: a second attempt
+    would wait out the connection pool's timeout again (10 s each: the scrape outlived Prometheus' own
+    timeout and even the process metrics were lost)."""
+
+    def __init__(self, domain: DomainCollector | None = None) -> None:
+        self.domain = domain
 
     def collect(self) -> Iterator[Metric]:
         from doorstep.alarms.leadership import lock_holders
 
+        if self.domain is not None and self.domain.failed:
+            return
         try:
             holders = lock_holders()
         except Exception:  # the database is down: no sample (doorstep_domain_metrics_up says why)
@@ -246,7 +270,8 @@ def scrape_sources() -> _Chain:
         process = multiprocess.MultiProcessCollector(None)
     else:
         process = REGISTRY
-    return _Chain([process, DomainCollector(), AlarmdCollector()])
+    domain = DomainCollector()
+    return _Chain([process, domain, AlarmdCollector(domain)])
 
 
 # --- access ---------------------------------------------------------------------------------------------

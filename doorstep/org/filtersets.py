@@ -6,6 +6,7 @@ import django_filters as filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core.forms import yes_no_select
 from doorstep.org.choices import Position, RequestStatus, StaffKind
 from doorstep.org.models import (
     Community,
@@ -66,6 +67,7 @@ class PoliceRoomFilterSet(ScopedFilterSet):
     q = filters.CharFilter(label=_("名称"), field_name="name", lookup_expr="icontains")
     # `__id`, not the foreign key: an id beyond 64 bits is then no match, where the FK lookup overflows SQLite.
     station = filters.NumberFilter(label=_("派出所"), field_name="community__station__id")
+    open_24h = filters.BooleanFilter(label=_("24小时开放"), widget=yes_no_select())
 
     class Meta:
         model = PoliceRoom
@@ -75,6 +77,7 @@ class PoliceRoomFilterSet(ScopedFilterSet):
 class StaffFilterSet(ScopedFilterSet):
     q = filters.CharFilter(label=_("姓名或警号"), method="filter_q")
     kind = filters.ChoiceFilter(label=_("人员类别"), choices=StaffKind.choices)
+    active = filters.BooleanFilter(label=_("在职状态"), widget=yes_no_select(_("在职"), _("离职")))
 
     class Meta:
         model = Staff
@@ -86,7 +89,9 @@ class StaffFilterSet(ScopedFilterSet):
 
 class GridAssignmentFilterSet(ScopedFilterSet):
     position = filters.ChoiceFilter(label=_("岗位"), choices=Position.choices)
-    current = filters.BooleanFilter(label=_("仅在岗"), field_name="ended_on", lookup_expr="isnull")
+    current = filters.BooleanFilter(
+        label=_("仅在岗"), field_name="ended_on", lookup_expr="isnull", widget=yes_no_select()
+    )
     station = filters.NumberFilter(label=_("派出所"), field_name="grid__community__station__id")  # see above
 
     class Meta:

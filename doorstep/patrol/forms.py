@@ -12,7 +12,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
-from doorstep.core.forms import IdMultipleChoiceField, StyledForm, style
+from doorstep.core.forms import IdMultipleChoiceField, StyledForm, style, yes_no_select
 from doorstep.core.validators import within_service_years
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import Community
@@ -291,7 +291,7 @@ class TeamFilterSet(ScopedFilterSet):
     q = filters.CharFilter(label=_("队伍名称"), field_name="name", lookup_expr="icontains")
     community = filters.ModelChoiceFilter(label=_("社区"), queryset=Community.objects.all())
     kind = filters.ChoiceFilter(label=_("队伍类型"), choices=TeamKind.choices)
-    active = filters.BooleanFilter(label=_("在用"))
+    active = filters.BooleanFilter(label=_("在用"), widget=yes_no_select())
 
     class Meta:
         model = Team

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.core.forms import yes_no_select
 from doorstep.org.filtersets import ScopedFilterSet
 from doorstep.org.models import Community, Grid, Station
 from doorstep.registry import search
@@ -72,7 +73,7 @@ class HouseFilterSet(_PlaceFilters):
     use = filters.ChoiceFilter(label=_("房屋用途"), choices=HouseUse.choices)
     structure = filters.ChoiceFilter(label=_("建筑结构"), choices=HouseStructure.choices)
     property_type = filters.ChoiceFilter(label=_("房屋性质"), choices=PropertyType.choices)
-    overdue = filters.BooleanFilter(label=_("走访逾期"), method=_overdue)
+    overdue = filters.BooleanFilter(label=_("走访逾期"), method=_overdue, widget=yes_no_select())
 
     class Meta:
         model = House
@@ -105,7 +106,7 @@ class HouseholdFilterSet(_PlaceFilters):
     occupancy = filters.ChoiceFilter(
         label=_("居住类型"), field_name="house__occupancy", choices=Occupancy.choices
     )
-    overdue = filters.BooleanFilter(label=_("走访逾期"), method=_overdue)
+    overdue = filters.BooleanFilter(label=_("走访逾期"), method=_overdue, widget=yes_no_select())
     due_before = filters.DateFilter(label=_("走访期限早于"), field_name="next_visit_due", lookup_expr="lt")
     house = filters.NumberFilter(label=_("房屋ID"), field_name="house__id")
 
@@ -177,7 +178,7 @@ class PersonOfConcernFilterSet(ScopedFilterSet):
     )
     status = filters.ChoiceFilter(label=_("管控状态"), choices=ConcernStatus.choices)
     concern_type = filters.ChoiceFilter(label=_("重点人员类别"), choices=ConcernType.choices)
-    pending = filters.BooleanFilter(label=_("待审批"), method="filter_pending")
+    pending = filters.BooleanFilter(label=_("待审批"), method="filter_pending", widget=yes_no_select())
     person = filters.NumberFilter(label=_("人员ID"), field_name="person__id")
 
     class Meta:

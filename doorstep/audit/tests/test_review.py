@@ -200,7 +200,7 @@ def test_csv_download_is_audited_and_neutralises_formulas(week_rows, client_for)
     r = client_for(week_rows.admin).get(f"/audit/review/export/?week={WEEK}&fmt=csv")
     assert r.status_code == 200
     text = r.content.decode("utf-8-sig")
-    assert "accounts.issue_token" in text
+    assert "创建接口令牌" in text  # the action by its label
     assert "accounts.set_role" in text  # any accounts.* action counts as a permission change
     assert "'=HYPERLINK(1)" in text
     assert ",=HYPERLINK" not in text
@@ -221,7 +221,7 @@ def test_command_prints_the_same_summary(week_rows, capsys):
     assert "登录失败与锁定：3" in out
     assert "越权访问（被拒绝）：3" in out
     assert "数据导出：1" in out
-    assert "accounts.issue_token" in out
+    assert "创建接口令牌" in out and "accounts.issue_token" not in out  # the label, not the code
 
 
 def test_command_refuses_a_bad_week():

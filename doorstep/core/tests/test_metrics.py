@@ -202,10 +202,36 @@ def test_database_failure_keeps_metrics_up_and_says_so(monkeypatch):
     def broken(self):
         raise RuntimeError("database is down")
 
+    holders = []
     monkeypatch.setattr(metrics.DomainCollector, "_collect", broken)
+    monkeypatch.setattr("doorstep.alarms.leadership.lock_holders", lambda: holders.append(1) or 1)
     families = scrape(REMOTE_ADDR="127.0.0.1")
     assert samples(families["doorstep_domain_metrics_up"])[0].value == 0
     assert "doorstep_http_responses" in families
+    # the database is not tried a second time in the same scrape (each try waits out the pool's timeout)
+    assert holders == [] and "doorstep_alarmd_active" not in families
+
+
+def test_an_unreachable_database_is_found_in_one_bounded_check_and_not_queried(monkeypatch):
+    from doorstep.core import health
+
+    def down():
+        raise OSError("connection refused")
+
+    queried = []
+    monkeypatch.setattr(health, "check_database", down)
+    monkeypatch.setattr(metrics.DomainCollector, "_collect", lambda self: queried.append(1) or iter(()))
+    monkeypatch.setattr("doorstep.alarms.leadership.lock_holders", lambda: queried.append(2) or 1)
+    families = scrape(REMOTE_ADDR="127.0.0.1")
+    assert samples(families["doorstep_domain_metrics_up"])[0].value == 0
+    assert "doorstep_http_responses" in families and queried == []
+
+
+def test_the_alarmd_gauge_is_read_when_the_database_answers(monkeypatch):
+    monkeypatch.setattr("doorstep.alarms.leadership.lock_holders", lambda: 1)
+    families = scrape(REMOTE_ADDR="127.0.0.1")
+    assert samples(families["doorstep_domain_metrics_up"])[0].value == 1
+    assert samples(families["doorstep_alarmd_active"])[0].value == 1
 
 
 def test_middleware_is_async_capable():

@@ -271,3 +271,22 @@ def test_every_module_shows_in_the_navbar_and_the_org_pages_share_a_dropdown(wor
     group = group[: group.index("</li>")]
     assert "组织管理" in group and all(label in group for label in ("组织机构", "网格编制", "审批"))
     assert 'class="dropdown-item active" href="/org/staffing/"' in group
+
+
+def test_staff_list_filters_by_status_with_all_as_the_default(world, client_for):
+    from doorstep.org.models import Staff
+
+    gone = Staff.objects.filter(station=world.s1).exclude(pk=world.director.staff_id).first()
+    Staff.objects.filter(pk=gone.pk).update(active=False)  # test set-up: a member who has left
+    director = client_for(world.director)
+    body = director.get("/org/staff/").content.decode()
+    # 全部 / 在职 / 离职, selected "all": never the BooleanFilter's 未知 (read as "status unknown")
+    assert '<option value="" selected>全部</option>' in body and "未知" not in body
+    assert '<option value="true">在职</option>' in body and '<option value="false">离职</option>' in body
+    assert gone.name in body
+    # the shared filter form wears Tabler's controls, and a choice left open reads 全部
+    assert '<input type="text" name="q" class="form-control"' in body
+    assert '<select name="kind" class="form-select" id="id_kind">' in body and "---------" not in body
+    left = director.get("/org/staff/?active=false").content.decode()
+    assert gone.name in left and '<option value="false" selected>离职</option>' in left
+    assert gone.name not in director.get("/org/staff/?active=true").content.decode()
