@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from doorstep.audit import actions
-from doorstep.audit.models import AuditEntry
+from doorstep.audit.models import AccessEntry, AuditEntry
 
 MAX_FIELDS = 8  # lines per row; the rest is summed up as "等N项"
 MAX_CHARS = 80  # per value
@@ -63,6 +63,21 @@ EVENT_FIELDS = {
     "week": gettext_lazy("周次"),
     "zones": gettext_lazy("检测区域"),
 }
+
+
+# Object types that are not models, and the values of AccessEntry.fields that are not field names
+TYPE_NAMES = {
+    "audit.review": gettext_lazy("审计周报"),
+    "http.request": gettext_lazy("网页请求"),
+}
+ACCESS_FIELDS = {
+    "full": gettext_lazy("完整信息"),
+    "masked": gettext_lazy("遮挡后的信息"),
+    "statistics": gettext_lazy("统计数据"),
+    "pdf": "PDF",
+    "xlsx": "Excel",
+}
+MAX_IDS = 10  # object ids shown per access row; the rest is counted
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,9 @@ def _fields(object_type: str) -> dict[str, models.Field]:
 def type_label(object_type: str) -> str:
     """The model's verbose_name ("人员"), or the stored text for a type that is not a model."""
     model = _model(object_type)
-    return str(model._meta.verbose_name) if model is not None else object_type
+    if model is not None:
+        return str(model._meta.verbose_name)
+    return str(TYPE_NAMES.get(object_type, object_type))
 
 
 def _truncate(text: str) -> str:
@@ -194,3 +211,34 @@ def row(entry: AuditEntry) -> Row:
 
 def rows(entries: Any) -> list[Row]:
     return [row(e) for e in entries]
+
+
+@dataclass
+class AccessRow:
+    entry: AccessEntry
+    type_label: str
+    ids: str  # "#12、#15 等3条"
+    fields: str  # the fields by their names: "公民身份号码、联系电话"
+
+
+def access_row(entry: AccessEntry) -> AccessRow:
+    from doorstep.audit.review import SECTION_BY_KEY  # review imports models only; no cycle at import time
+
+    names = _fields(entry.object_type)
+    fields = []
+    for key in entry.fields or []:
+        if key in names:
+            fields.append(str(names[key].verbose_name))
+        elif key in SECTION_BY_KEY:
+            fields.append(str(SECTION_BY_KEY[key].title))
+        else:
+            fields.append(str(ACCESS_FIELDS.get(key, key)))
+    ids = list(entry.object_ids or [])
+    shown = "、".join(f"#{i}" for i in ids[:MAX_IDS])
+    if len(ids) > MAX_IDS:
+        shown += _(" 等%(count)d条") % {"count": len(ids)}
+    return AccessRow(entry, type_label(entry.object_type), shown, "、".join(fields))
+
+
+def access_rows(entries: Any) -> list[AccessRow]:
+    return [access_row(e) for e in entries]

@@ -31,7 +31,7 @@ def log(request):
     else:
         filterset = AuditEntryFilterSet(params or None, queryset=AuditEntry.objects.all(), request=request)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    rows = display.rows(page.object_list) if tab == "changes" else []
+    rows = display.rows(page.object_list) if tab == "changes" else display.access_rows(page.object_list)
     return render(request, "audit/log.html", {"filter": filterset, "page": page, "tab": tab, "rows": rows})
 
 

@@ -177,7 +177,8 @@ def test_values_are_shown_plainly():
     assert len(long) == display.MAX_CHARS and long.endswith("…")
     assert display.plain("2026-11-18T02:00:00+00:00") == "2026-11-18 10:00:00"  # local time (Asia/Shanghai)
     assert display.plain("2026-11-18") == "2026-11-18"
-    assert display.type_label("http.request") == "http.request"
+    assert display.type_label("http.request") == "网页请求"  # an event type named in display.TYPE_NAMES
+    assert display.type_label("someapp.thing") == "someapp.thing"  # anything else: as stored
     assert display.type_label("org.policeroom") == "警务室"
 
 
@@ -254,3 +255,24 @@ def test_action_filter_is_a_select_of_labels_and_still_takes_old_links(world, cl
 
     # text of a label finds its codes too
     assert c.get("/audit/", {"action": "锁定"}).context["page"].paginator.count == 1
+
+
+@pytest.mark.django_db
+def test_access_log_names_types_and_fields_in_words(world, client_for):
+    from doorstep.audit.models import AccessKind
+    from doorstep.audit.services import record_access
+    from doorstep.registry.models import Person
+
+    record_access(world.officer_a, AccessKind.REVEAL, "registry.person", [7], fields=["id_number", "phone"])
+    record_access(world.admin, AccessKind.EXPORT, "registry.person", range(1, 13), fields=["full"])
+    record_access(world.admin, AccessKind.EXPORT, "audit.review", ["2026-W47"], fields=["failed_logins"])
+
+    html = client_for(world.admin).get("/audit/", {"tab": "access"}).content.decode()
+
+    person = str(Person._meta.verbose_name)
+    names = [str(Person._meta.get_field(f).verbose_name) for f in ("id_number", "phone")]
+    assert f"<td>{person}<div" in html and "#7</div>" in html
+    assert f"<td>{'、'.join(names)}</td>" in html  # the fields by their names, not id_number/phone
+    assert "#1、#2" in html and "等12条" in html and "<td>完整信息</td>" in html
+    assert "<td>审计周报<div" in html and "<td>登录失败与锁定</td>" in html
+    assert "registry.person" not in html and "id_number" not in html
