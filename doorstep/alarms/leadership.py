@@ -54,6 +54,7 @@ CHECK_SECONDS = 1.0  # the active process checks its lock this often
 CHECK_TIMEOUT = 2.0  # a lock call without an answer by then counts as a lost lock
 STOP_SECONDS = 1.0  # the budget for a holder that lost its lock to stop its service (part of the grace)
 RETRY_SECONDS = 5.0  # after a failed start: back to standby, then ask again after this
+UNREACHABLE_LOG_SECONDS = 60.0  # while the lock cannot be asked for (database away), log it this often
 ACTIVE, STANDBY, OFF = "active", "standby", "off"
 
 _state = OFF  # this process's alarmd: off (none here), standby or active — process-local on purpose
@@ -302,6 +303,9 @@ class Leadership:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarmd-lock")
         self._task: asyncio.Task[None] | None = None
         self._standby_logged = False
+        self._unreachable: tuple[float, float, int] | None = (
+            None  # (since, last logged, attempts) in an outage
+        )
 
     @property
     def active(self) -> bool:
@@ -355,8 +359,8 @@ class Leadership:
                 )
                 await self._deactivate(lost=True)
                 await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
+                # The next ask says why: another holder (named), or a database that cannot be reached.
                 self._standby_logged = False
-                await self._announce_standby()
                 continue
             try:
                 got = await self._attempt()
@@ -375,22 +379,31 @@ class Leadership:
                 )
                 await self._sleep(self.retry_seconds)
                 continue
-            if not got and not self._stop.is_set():  # (stopping during the grace: just end)
+            if got is None:  # the lock could not even be asked for (the database is away): no holder to name
+                _set_state(STANDBY)
+                await self._sleep(self.poll_seconds)
+            elif not got and not self._stop.is_set():  # (stopping during the grace: just end)
                 await self._announce_standby()
                 await self._sleep(self.poll_seconds)
 
-    async def _attempt(self) -> bool:
+    async def _attempt(self) -> bool | None:
         """Try the lock once; with it, wait out the grace, then start the service. False when another process
-        holds the lock (or it was lost during the grace, or we are stopping). A failed start releases the lock
-        and raises."""
+        holds the lock (or it was lost during the grace, or we are stopping); None when the lock could not be
+        asked for (the database is unreachable). A failed start releases the lock and raises."""
         try:
             got = await self._call(self.lock.try_acquire, timeout=self.check_timeout)
         except Exception as exc:  # noqa: BLE001 (database down: stay standby, ask again)
-            log.warning(
-                "alarmd standby: could not ask for the lock (%s: %s); retrying", type(exc).__name__, exc
-            )
+            self._cannot_ask(exc)
             await self._call(self.lock.release, timeout=self.check_timeout, quiet=True)
-            return False
+            return None
+        if self._unreachable is not None:
+            log.warning(
+                "alarmd standby: the lock can be asked for again, after %.0f s and %d failed attempts",
+                time.monotonic() - self._unreachable[0],
+                self._unreachable[2],
+            )
+            self._unreachable = None
+            self._standby_logged = False  # name the holder again, if there is one
         if not got:
             return False
         # Always, on a first start too: a free lock may be one that a still running holder has just lost.
@@ -464,6 +477,22 @@ class Leadership:
                 took,
                 self.stop_seconds,
             )
+
+    def _cannot_ask(self, exc: Exception) -> None:
+        """Log an unreachable lock once when it starts, then once a minute — not at every poll."""
+        now = time.monotonic()
+        since, logged, attempts = self._unreachable or (now, 0.0, 0)
+        attempts += 1
+        if attempts == 1 or now - logged >= UNREACHABLE_LOG_SECONDS:
+            log.warning(
+                "alarmd standby: could not ask for the lock (%s: %s); asking again every %g s%s",
+                type(exc).__name__,
+                exc,
+                self.poll_seconds,
+                f" (unreachable for {now - since:.0f} s, {attempts} attempts)" if attempts > 1 else "",
+            )
+            logged = now
+        self._unreachable = (since, logged, attempts)
 
     async def _announce_standby(self) -> None:
         _set_state(STANDBY)

@@ -206,6 +206,54 @@ def test_leadership_state_is_standby_while_waiting_and_active_with_the_lock(tmp_
     assert asyncio.run(scenario()) == [STANDBY, ACTIVE, "off"]
 
 
+class UnreachableLock(FileLock):
+    """A lock whose database is away for the first `outage` asks (psycopg raises OperationalError)."""
+
+    def __init__(self, path, outage: int) -> None:
+        super().__init__(path)
+        self.outage, self.asked = outage, 0
+
+    def try_acquire(self) -> bool:
+        self.asked += 1
+        if self.asked <= self.outage:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return super().try_acquire()
+
+
+def test_an_unreachable_lock_is_logged_once_never_as_held_by_another_and_its_return_is_said(tmp_path, caplog):
+    """The database away: the standby says it cannot ask for the lock — once, not at every poll — and never
+    "another alarmd holds the lock … held by unknown" (nobody may hold it); when it answers again, it says so
+    and takes the free lock."""
+    from doorstep.alarms import leadership
+
+    lock = UnreachableLock(tmp_path / "alarmd.lock", outage=6)
+
+    async def scenario():
+        lead = Leadership(
+            lambda: FakeService("u", []),
+            lock,
+            poll_seconds=0.02,
+            check_seconds=0.05,
+            check_timeout=0.5,
+            stop_seconds=0.05,
+        )
+        await lead.start()
+        await _until(lambda: lock.asked >= 3)
+        state = leadership.current_state()
+        await _until(lambda: lead.active)
+        await lead.stop()
+        return state
+
+    with caplog.at_level("WARNING", logger="doorstep.alarmd"):
+        state = asyncio.run(scenario())
+
+    assert state == STANDBY
+    text = [r.getMessage() for r in caplog.records]
+    assert len([t for t in text if "could not ask for the lock" in t]) == 1  # six failures, one line
+    assert not [t for t in text if "another alarmd holds the lock" in t]
+    assert [t for t in text if "can be asked for again" in t and "6 failed attempts" in t]
+
+
 class SlowStopService(FakeService):
     """An Alarmd whose stop takes a while (MQTT disconnect, a DC-09 frame being committed)."""
 
