@@ -213,6 +213,35 @@ class DomainCollector:
         buckets.append(("+Inf", row["total"]))
         histogram.add_metric([], buckets, sum_value=max(total_latency.total_seconds(), 0.0))
         yield histogram
+        yield from self._video()
+
+    def _video(self) -> Iterator[Metric]:
+        """The cameras by status, and how old the newest picture of any camera is: videod writes a camera's
+        `last_frame_at` at least every 30 s while it reads it, so with cameras said to be online and this age
+        growing, videod has stopped (or hangs) — the statuses it wrote last stay as they were."""
+        from django.db.models import Count, Max
+        from django.utils import timezone
+
+        from doorstep.video.choices import CameraStatus
+        from doorstep.video.models import Camera
+
+        cameras = GaugeMetricFamily(
+            "doorstep_cameras", "Enabled cameras by the status videod last wrote.", labels=["status"]
+        )
+        enabled = Camera.objects.filter(enabled=True)
+        counts = dict(enabled.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        for status in CameraStatus.values:
+            cameras.add_metric([status], counts.get(status, 0))
+        yield cameras
+        newest = enabled.aggregate(at=Max("last_frame_at"))["at"]
+        if newest is not None:  # no sample before any camera was ever read
+            age = GaugeMetricFamily(
+                "doorstep_camera_newest_frame_age_seconds",
+                "Seconds since the newest picture of any enabled camera (videod writes it at least every 30 s "
+                "while a camera is online).",
+            )
+            age.add_metric([], max((timezone.now() - newest).total_seconds(), 0.0))
+            yield age
 
 
 class AlarmdCollector:

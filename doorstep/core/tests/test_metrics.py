@@ -359,3 +359,30 @@ def test_multiprocess_mode_sums_every_workers_counters(tmp_path):
         for s in samples(families["doorstep_http_responses"], "doorstep_http_responses_total")
     }
     assert total["2xx"] == 2
+
+
+def test_cameras_by_status_and_the_age_of_the_newest_picture(world):
+    from doorstep.video.choices import CameraStatus
+    from doorstep.video.models import Camera
+    from doorstep.video.tests.conftest import build_video
+
+    video = build_video(world)
+    families = scrape(REMOTE_ADDR="127.0.0.1")
+    by_status = {s.labels["status"]: s.value for s in samples(families["doorstep_cameras"])}
+    assert by_status[CameraStatus.UNKNOWN] == 3 and by_status[CameraStatus.ONLINE] == 0
+    assert "doorstep_camera_newest_frame_age_seconds" not in families  # no camera read yet
+
+    now = timezone.now()
+    # test set-up: the state videod leaves (two cameras read, the newest picture 95 s old; one disabled)
+    Camera.objects.filter(pk=video.cam_a.pk).update(
+        status=CameraStatus.ONLINE, last_frame_at=now - dt.timedelta(seconds=95)
+    )
+    Camera.objects.filter(pk=video.cam_b.pk).update(
+        status=CameraStatus.ONLINE, last_frame_at=now - dt.timedelta(seconds=300)
+    )
+    Camera.objects.filter(pk=video.cam_d.pk).update(enabled=False, last_frame_at=now)
+    families = scrape(REMOTE_ADDR="127.0.0.1")
+    by_status = {s.labels["status"]: s.value for s in samples(families["doorstep_cameras"])}
+    assert by_status[CameraStatus.ONLINE] == 2 and by_status[CameraStatus.UNKNOWN] == 0
+    age = samples(families["doorstep_camera_newest_frame_age_seconds"])[0].value
+    assert 95 <= age < 120  # the newest picture of an enabled camera (not the disabled one's)
