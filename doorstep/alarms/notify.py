@@ -3,7 +3,8 @@ goes to the officer's work phone (`Staff.phone`, 工作电话) through `core.sms
 is closed is still reached.
 
 It is sent after the commit, on a worker thread: an HTTP gateway that answers slowly (or not at all until
-its timeout) must never hold up the dispatcher's request. The text names the unit and its address, never a
+its timeout) must never hold up the dispatcher's request. A gateway that is busy or away is asked again
+twice (after 2 s, then 5 s) before the text counts as not delivered. The text names the unit and its address, never a
 resident. The outcome is written to the change log of the alarm — `alarms.dispatch_sms` when the gateway
 took it, `alarms.dispatch_sms_failed` when it did not or the officer has no work phone — with the phone
 masked; the log never holds a full phone number either.
@@ -110,23 +111,49 @@ def wait(timeout: float = 30.0) -> None:
 
 def _deliver_on_thread(notice: Notice) -> None:
     try:
-        _deliver(notice)
+        _deliver(notice, retry=True)
     finally:
         connections.close_all()  # this thread's own connections
 
 
-def _deliver(notice: Notice) -> None:
-    failure = ""
-    if not notice.phone:
-        failure = _("出警人员没有登记工作电话")
-    else:
+SEND_ATTEMPTS = 3
+RETRY_DELAYS = (2.0, 5.0)  # seconds before the second and the third attempt
+
+
+def _send(notice: Notice, *, retry: bool) -> str:
+    """Hand the text to the gateway; "" when it took it, else why not. A gateway that is busy or away (no
+    answer, 5xx, 429) is asked again after a pause, on this worker thread, before the text counts as not
+    delivered; a refusal of the message itself (4xx) is final at once."""
+    attempts = SEND_ATTEMPTS if retry else 1
+    for attempt in range(1, attempts + 1):
         try:
             sms.send(notice.phone, notice.text)
+            return ""
         except sms.SmsError as exc:
-            failure = _("短信网关未接收：%(error)s") % {"error": mask_text(str(exc))[:200]}
+            error = mask_text(str(exc))[:200]
+            if exc.transient and attempt < attempts:
+                delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
+                log.warning(
+                    "dispatch text for alarm %s: gateway not reached (%s); attempt %d of %d, again in %g s",
+                    notice.alarm_id,
+                    error,
+                    attempt,
+                    attempts,
+                    delay,
+                )
+                time.sleep(delay)
+                continue
+            if attempt > 1:
+                return _("短信网关未接收（已试 %(n)d 次）：%(error)s") % {"n": attempt, "error": error}
+            return _("短信网关未接收：%(error)s") % {"error": error}
         except Exception:  # a gateway class of one's own may fail in any way; the dispatch stands
             log.exception("dispatch text for alarm %s: the gateway failed", notice.alarm_id)
-            failure = _("短信网关出错")
+            return _("短信网关出错")
+    raise AssertionError("unreachable: the last attempt returns")
+
+
+def _deliver(notice: Notice, *, retry: bool = False) -> None:
+    failure = _("出警人员没有登记工作电话") if not notice.phone else _send(notice, retry=retry)
     masked = mask_phone(notice.phone) if notice.phone else ""
     if failure:
         log.warning(

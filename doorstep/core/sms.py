@@ -28,7 +28,12 @@ log = logging.getLogger("doorstep.sms")
 
 
 class SmsError(Exception):
-    """The gateway did not accept the message."""
+    """The gateway did not accept the message. `transient`: worth sending again — no answer, or a 5xx/429
+    (the gateway is busy or away); a 4xx says the message itself was refused, and will be again."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,13 @@ class HttpGateway:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (http(s) checked)
                 if not 200 <= response.status < 300:
                     raise SmsError(f"gateway answered {response.status}")
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except urllib.error.HTTPError as exc:  # before OSError: it is one
+            raise SmsError(
+                f"gateway answered {exc.code}", transient=exc.code >= 500 or exc.code == 429
+            ) from exc
+        except (urllib.error.URLError, OSError) as exc:  # refused, unreachable, no answer in time
+            raise SmsError(str(exc), transient=True) from exc
+        except ValueError as exc:
             raise SmsError(str(exc)) from exc
 
 

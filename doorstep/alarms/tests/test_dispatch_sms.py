@@ -54,8 +54,11 @@ def outcomes(alarm) -> list[AuditEntry]:
 class Gateway:
     """A real HTTP server on 127.0.0.1 standing in for the carrier's SMS platform."""
 
-    def __init__(self, status: int = 200, hold: float = 0.0) -> None:
-        self.status, self.hold = status, hold
+    def __init__(self, status: int | list[int] = 200, hold: float = 0.0) -> None:
+        self.statuses = (
+            list(status) if isinstance(status, list) else [status]
+        )  # one per request; last repeats
+        self.hold = hold
         self.requests: list[dict] = []
         self.release = threading.Event()  # a held answer goes out when set (or after `hold` seconds)
         self.answered = threading.Event()
@@ -69,7 +72,8 @@ class Gateway:
                 )
                 if gateway.hold:
                     gateway.release.wait(gateway.hold)
-                self.send_response(gateway.status)
+                status = gateway.statuses[min(len(gateway.requests), len(gateway.statuses)) - 1]
+                self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -223,7 +227,14 @@ def test_the_http_gateway_receives_the_json(live, gateway):
     assert [e.action for e in outcomes(alarm)] == ["alarms.dispatch_sms"]
 
 
-def test_a_gateway_answering_500_is_a_recorded_failure_and_the_dispatch_stands(live, gateway, caplog):
+@pytest.fixture
+def quick_retries(monkeypatch):
+    monkeypatch.setattr(notify, "RETRY_DELAYS", (0.05, 0.05))
+
+
+def test_a_gateway_answering_500_is_a_recorded_failure_and_the_dispatch_stands(
+    live, gateway, caplog, quick_retries
+):
     world, button = live
     g = gateway(status=500)
     alarm = raise_alarm(button)
@@ -232,12 +243,40 @@ def test_a_gateway_answering_500_is_a_recorded_failure_and_the_dispatch_stands(l
         services.dispatch(alarm, by=world.dispatcher)
         notify.wait()
 
-    assert len(g.requests) == 1
+    assert len(g.requests) == notify.SEND_ATTEMPTS == 3  # a gateway that is away is asked again, twice
     assert Alarm.objects.get(pk=alarm.pk).state == AlarmState.DISPATCHED
     (entry,) = outcomes(alarm)
-    assert entry.action == "alarms.dispatch_sms_failed" and "500" in entry.note
+    assert entry.action == "alarms.dispatch_sms_failed" and "500" in entry.note and "已试 3 次" in entry.note
     assert entry.after["phone"] == MASKED
     assert "not delivered" in caplog.text and OFFICER_PHONE not in caplog.text
+
+
+def test_a_gateway_busy_for_a_moment_gets_the_text_on_a_later_attempt(live, gateway, caplog, quick_retries):
+    world, button = live
+    g = gateway(status=[503, 429, 200])
+    alarm = raise_alarm(button)
+
+    with caplog.at_level(logging.WARNING):
+        services.dispatch(alarm, by=world.dispatcher)
+        notify.wait()
+
+    assert len(g.requests) == 3 and all(r["body"]["phone"] == OFFICER_PHONE for r in g.requests)
+    assert [e.action for e in outcomes(alarm)] == ["alarms.dispatch_sms"]  # delivered: no failure recorded
+    assert "attempt 1 of 3" in caplog.text and "attempt 2 of 3" in caplog.text
+    assert OFFICER_PHONE not in caplog.text
+
+
+def test_a_message_the_gateway_refuses_is_not_sent_again(live, gateway, quick_retries):
+    world, button = live
+    g = gateway(status=400)  # the message itself is refused: another try would be refused as well
+    alarm = raise_alarm(button)
+
+    services.dispatch(alarm, by=world.dispatcher)
+    notify.wait()
+
+    assert len(g.requests) == 1
+    (entry,) = outcomes(alarm)
+    assert entry.action == "alarms.dispatch_sms_failed" and "400" in entry.note and "已试" not in entry.note
 
 
 def test_the_dispatch_request_does_not_wait_for_a_slow_gateway(live, gateway, client_for):
