@@ -131,7 +131,8 @@ def test_edit_delete_and_copy_week_pages(world, client_for):
     assert client_for(world.director_s2).get(f"/duty/shifts/{s.pk}/edit/").status_code == 404
     assert client_for(world.officer_a).post(f"/duty/shifts/{s.pk}/delete/").status_code == 403
     assert c.get(f"/duty/shifts/{s.pk}/delete/").status_code == 405
-    target = services.week_start(timezone.localdate()) + dt.timedelta(days=7)
+    # the week after the shift's own (not today's: on Monday before 01:00 the shift began last week)
+    target = services.week_start(timezone.localtime(s.starts_at).date()) + dt.timedelta(days=7)
     response = c.post(f"/duty/rooms/{world.room_c1.pk}/copy-week/", {"week": target.isoformat()}, follow=True)
     assert "已复制上周排班 1 班" in response.content.decode()
     response = c.post(f"/duty/rooms/{world.room_c1.pk}/copy-week/", {"week": target.isoformat()}, follow=True)
