@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from doorstep.audit import actions
+from doorstep.audit import actions, display
 from doorstep.audit.models import AccessEntry, AccessKind, AuditEntry
 from doorstep.audit.services import DENIED, LOGIN_FAILED
 
@@ -155,7 +155,7 @@ def describe(row: Any) -> str:
     """One line for a row, for the text summary and the download."""
     if isinstance(row, AccessEntry):
         ids = ", ".join(row.object_ids[:10]) + ("…" if len(row.object_ids) > 10 else "")
-        return f"{row.object_type} [{ids}] {row.purpose}".strip()
+        return f"{display.type_label(row.object_type)} [{ids}] {row.purpose}".strip()
     text = f"{actions.label(row.action)} {row.object_repr}".strip()
     return f"{text} {row.note}".strip()
 

@@ -136,6 +136,9 @@ def test_page_shows_counts_and_links_to_the_same_rows_in_the_log(week_rows, clie
     sections = {s.key: s for s in r.context["sections"]}
     assert sections["reveals"].count == 2
     assert "回访" in r.content.decode()
+    # rows in words: the action's label and the object type's name, not codes
+    html = r.content.decode()
+    assert "创建接口令牌" in html and "重点人员" in html and "registry.personofconcern" not in html
     for s in sections.values():  # the filtered audit log behind each link lists exactly the counted rows
         log = c.get(s.url)
         assert log.status_code == 200
