@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
-from doorstep.core.forms import StyledForm
+from doorstep.core.forms import StyledForm, yes_no_select
 from doorstep.core.validators import within_service_years
 from doorstep.desk.choices import IntakeKind, IntakeStatus, LimitUnit
 from doorstep.desk.models import BusinessType, Intake
@@ -60,7 +60,7 @@ class IntakeFilterSet(ScopedFilterSet):
     overdue = filters.BooleanFilter(
         label=_("超期"),
         method="filter_overdue",
-        widget=forms.Select(choices=[("", "全部"), ("true", "仅超期"), ("false", "未超期")]),
+        widget=yes_no_select(_("仅超期"), _("未超期")),
     )
 
     class Meta:

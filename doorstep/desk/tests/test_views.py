@@ -196,6 +196,10 @@ def test_station_list_filters(world, client_for, settings):
     assert page.status_code == 200
     page = client_for(world.director_s2).get(url).content.decode()
     assert old.receipt_no not in page
+    # the 超期 filter's choices are translated like the rest of the page
+    c.cookies["django_language"] = "en"
+    english = c.get(url).content.decode()
+    assert '<option value="true">Overdue only</option>' in english and "仅超期" not in english
 
 
 def test_business_type_pages(world, client_for):
