@@ -125,31 +125,31 @@ def _send(notice: Notice, *, retry: bool) -> str:
     answer, 5xx, 429) is asked again after a pause, on this worker thread, before the text counts as not
     delivered; a refusal of the message itself (4xx) is final at once."""
     attempts = SEND_ATTEMPTS if retry else 1
-    for attempt in range(1, attempts + 1):
+    attempt = 1
+    while True:
         try:
             sms.send(notice.phone, notice.text)
             return ""
         except sms.SmsError as exc:
             error = mask_text(str(exc))[:200]
-            if exc.transient and attempt < attempts:
-                delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
-                log.warning(
-                    "dispatch text for alarm %s: gateway not reached (%s); attempt %d of %d, again in %g s",
-                    notice.alarm_id,
-                    error,
-                    attempt,
-                    attempts,
-                    delay,
-                )
-                time.sleep(delay)
-                continue
-            if attempt > 1:
-                return _("短信网关未接收（已试 %(n)d 次）：%(error)s") % {"n": attempt, "error": error}
-            return _("短信网关未接收：%(error)s") % {"error": error}
+            if not exc.transient or attempt == attempts:
+                if attempt > 1:
+                    return _("短信网关未接收（已试 %(n)d 次）：%(error)s") % {"n": attempt, "error": error}
+                return _("短信网关未接收：%(error)s") % {"error": error}
         except Exception:  # a gateway class of one's own may fail in any way; the dispatch stands
             log.exception("dispatch text for alarm %s: the gateway failed", notice.alarm_id)
             return _("短信网关出错")
-    raise AssertionError("unreachable: the last attempt returns")
+        delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
+        log.warning(
+            "dispatch text for alarm %s: gateway not reached (%s); attempt %d of %d, again in %g s",
+            notice.alarm_id,
+            error,
+            attempt,
+            attempts,
+            delay,
+        )
+        time.sleep(delay)
+        attempt += 1
 
 
 def _deliver(notice: Notice, *, retry: bool = False) -> None:

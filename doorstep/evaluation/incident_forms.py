@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
-from doorstep.core.forms import IdModelChoiceField, StyledForm, style
+from doorstep.core.forms import IdModelChoiceField, StyledForm, style, yes_no_select
 from doorstep.core.validators import within_service_years
 from doorstep.evaluation import incidents
 from doorstep.evaluation.choices import INCIDENT_TYPES, Element, IncidentCategory
@@ -256,7 +256,7 @@ class VerificationFilterSet(ScopedFilterSet):
     element = filters.ChoiceFilter(label=_("要素"), choices=Element.choices)
     correct = filters.BooleanFilter(
         label=_("信息准确"),
-        widget=forms.Select(choices=[("", _("全部")), ("true", _("准确")), ("false", _("不准确"))]),
+        widget=yes_no_select(_("准确"), _("不准确")),
     )
     checked_from = filters.DateFilter(
         label=_("核查日期自"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doorstep.alarms.forms import ServiceErrorsMixin
-from doorstep.core.forms import StyledForm
+from doorstep.core.forms import StyledForm, yes_no_select
 from doorstep.core.validators import within_service_years
 from doorstep.mediation.choices import (
     CLOCK_RUNNING,
@@ -363,7 +363,7 @@ class DisputeFilterSet(ScopedFilterSet):
     settled_by = filters.ChoiceFilter(label=_("化解方式"), choices=SettledBy.choices)
     violence_risk = filters.BooleanFilter(
         label=_("暴力风险"),
-        widget=forms.Select(choices=[("", _("全部")), ("true", _("有")), ("false", _("无"))]),
+        widget=yes_no_select(_("有"), _("无")),
     )
     received_from = filters.DateFilter(
         label=_("受理日期自"), field_name="received_at", lookup_expr="date__gte", widget=DATE_WIDGET
